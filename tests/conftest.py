@@ -1,0 +1,181 @@
+"""Fixtures shared by the unit and end-to-end suites.
+
+- ``http_server``: a real threaded HTTP server on 127.0.0.1 (probe targets and
+  webhook receivers; urllib3 is never mocked).
+- ``aws_env``: dummy credentials and region so boto3 never reaches real AWS.
+- ``s3``: an in-process moto S3 (``mock_aws``) with an empty bucket.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+EVENTS_DIR = Path(__file__).parent / "events"
+TEST_BUCKET = "pulse-echo-unit-test"
+
+
+@dataclass
+class Route:
+    """What the server answers on one path.
+
+    ``responses`` is consumed in order, the last one repeating; each is
+    (status, headers, body). ``delay`` seconds are slept before answering;
+    ``handler`` overrides everything and writes the response itself.
+    """
+
+    responses: list[tuple[int, dict[str, str], bytes]]
+    delay: float = 0.0
+    handler: Callable[[BaseHTTPRequestHandler], None] | None = None
+    calls: int = 0
+
+
+@dataclass
+class RecordedRequest:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> object:
+        return json.loads(self.body)
+
+
+@dataclass
+class LocalHttpServer:
+    """A test HTTP server: ``route()`` paths, then read ``requests``."""
+
+    host: str
+    port: int
+    routes: dict[str, Route] = field(default_factory=dict)
+    requests: list[RecordedRequest] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def url(self, path: str = "/") -> str:
+        return f"http://{self.host}:{self.port}{path}"
+
+    def route(
+        self,
+        path: str,
+        status: int = 200,
+        body: bytes | str = b"ok",
+        headers: dict[str, str] | None = None,
+        *,
+        responses: list[tuple[int, dict[str, str], bytes | str]] | None = None,
+        delay: float = 0.0,
+        handler: Callable[[BaseHTTPRequestHandler], None] | None = None,
+    ) -> str:
+        """Register what ``path`` answers and return its full URL."""
+        if responses is None:
+            responses = [(status, headers or {}, body)]
+        encoded = [(s, h, b.encode() if isinstance(b, str) else b) for s, h, b in responses]
+        self.routes[path] = Route(responses=encoded, delay=delay, handler=handler)
+        return self.url(path)
+
+    def requests_to(self, path: str) -> list[RecordedRequest]:
+        with self.lock:
+            return [r for r in self.requests if r.path == path]
+
+
+def _make_handler(server: LocalHttpServer) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: object) -> None:  # quiet
+            pass
+
+        def _serve(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            with server.lock:
+                server.requests.append(
+                    RecordedRequest(self.command, self.path, dict(self.headers.items()), body)
+                )
+                route = server.routes.get(self.path)
+                if route is not None:
+                    index = min(route.calls, len(route.responses) - 1)
+                    route.calls += 1
+            if route is None:
+                self._send(404, {}, b"no route")
+                return
+            if route.delay:
+                time.sleep(route.delay)
+            if route.handler is not None:
+                route.handler(self)
+                return
+            status, headers, payload = route.responses[index]
+            self._send(status, headers, payload)
+
+        def _send(self, status: int, headers: dict[str, str], payload: bytes) -> None:
+            try:
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                if "Content-Length" not in headers:
+                    self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(payload)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+
+        do_GET = _serve
+        do_POST = _serve
+        do_HEAD = _serve
+
+    return Handler
+
+
+@pytest.fixture
+def http_server() -> Iterator[LocalHttpServer]:
+    """A real HTTP server on 127.0.0.1:<free port>, stopped after the test."""
+    state = LocalHttpServer(host="127.0.0.1", port=0)
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(state))
+    httpd.daemon_threads = True
+    state.port = httpd.server_address[1]
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield state
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+@pytest.fixture
+def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Dummy AWS credentials and region; no profile, no real endpoint."""
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+
+
+@pytest.fixture
+def s3(aws_env: None) -> Iterator[object]:
+    """An S3 client on moto's in-process emulator, with bucket TEST_BUCKET created."""
+    import boto3
+    from moto import mock_aws
+
+    with mock_aws():
+        client = boto3.client("s3", region_name="us-east-1")
+        client.create_bucket(Bucket=TEST_BUCKET)
+        yield client
+
+
+def load_event(name: str) -> dict:
+    """Load ``tests/events/<name>`` as JSON."""
+    return json.loads((EVENTS_DIR / name).read_text(encoding="utf-8"))

@@ -1,0 +1,85 @@
+"""Build the two Lambda function zips, byte-reproducibly.
+
+Usage: python tools/build_zips.py [OUT_DIR]   (default: build/)
+
+Each zip holds only the modules its handler imports (listed in PACKAGES
+below), under ``pulse_echo/``. Entries are sorted, timestamps fixed at
+1980-01-01 00:00:00 (the zip epoch), permissions fixed at 0644, and the
+compression level fixed, so two builds of the same source give the same
+bytes and Terraform's ``source_code_hash`` changes only when the code does.
+Writes are atomic (temporary file, then rename).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SOURCE = ROOT / "lambda_src" / "pulse_echo"
+
+# function name -> modules of pulse_echo it needs (nothing else goes in the zip)
+PACKAGES: dict[str, list[str]] = {
+    "check_echo": ["__init__.py", "common.py", "pulse.py", "probe.py", "check_echo.py"],
+    "check_result": [
+        "__init__.py",
+        "common.py",
+        "status.py",
+        "store.py",
+        "alert.py",
+        "webhook.py",
+        "check_result.py",
+    ],
+}
+
+FIXED_DATE = (1980, 1, 1, 0, 0, 0)
+FILE_MODE = 0o100644 << 16
+
+
+def build_zip(function: str, out_dir: Path) -> Path:
+    """Write ``<out_dir>/<function>.zip`` and return its path.
+
+    Raises FileNotFoundError when a listed module is missing.
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    target = out_dir / f"{function}.zip"
+    fd, tmp_name = tempfile.mkstemp(dir=out_dir, prefix=f".{function}.", suffix=".zip")
+    os.close(fd)
+    try:
+        with zipfile.ZipFile(tmp_name, "w") as archive:
+            for name in sorted(PACKAGES[function]):
+                data = (SOURCE / name).read_bytes()
+                info = zipfile.ZipInfo(f"pulse_echo/{name}", date_time=FIXED_DATE)
+                info.external_attr = FILE_MODE
+                info.create_system = 3  # unix, whatever the build host is
+                info.compress_type = zipfile.ZIP_DEFLATED
+                archive.writestr(info, data, compresslevel=9)
+        os.chmod(tmp_name, 0o644)
+        os.replace(tmp_name, target)
+    finally:
+        if os.path.exists(tmp_name):
+            os.unlink(tmp_name)
+    return target
+
+
+def code_sha256(path: Path) -> str:
+    """Return the base64 SHA-256 of a file, as Lambda's ``CodeSha256`` and Terraform's filebase64sha256()."""
+    return base64.b64encode(hashlib.sha256(path.read_bytes()).digest()).decode()
+
+
+def main(argv: list[str]) -> int:
+    out_dir = Path(argv[1]) if len(argv) > 1 else ROOT / "build"
+    for function in sorted(PACKAGES):
+        path = build_zip(function, out_dir)
+        print(f"{path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}: "
+              f"{path.stat().st_size} bytes, sha256 {code_sha256(path)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
