@@ -7,7 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: help venv build test unit e2e lint fmt docs demo bench clean
+.PHONY: help venv build test unit e2e lint fmt docs demo bench clean test-urllib3-1.26
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -23,8 +23,17 @@ venv: $(STAMP) ## create .venv with the pinned dev dependencies
 build: $(STAMP) ## build the Lambda zips under build/ (byte-reproducible)
 	$(PY) tools/build_zips.py build
 
-test: build lint ## the whole suite: lint, unit and end-to-end tests (sets everything up)
+test: build lint test-urllib3-1.26 ## the whole suite: lint, unit and end-to-end tests (sets everything up)
 	$(PY) -m pytest
+
+VENV_U126 := .venv-urllib3-1.26
+$(VENV_U126)/.installed: requirements-urllib3-1.26.txt
+	$(PYTHON) -m venv $(VENV_U126)
+	$(VENV_U126)/bin/python -m pip install --quiet -r requirements-urllib3-1.26.txt
+	touch $@
+
+test-urllib3-1.26: $(VENV_U126)/.installed ## the probe tests again on urllib3 1.26.x (older Lambda runtimes)
+	$(VENV_U126)/bin/python -m pytest -p no:cacheprovider tests/unit/test_probe.py
 
 unit: build ## unit tests only
 	$(PY) -m pytest tests/unit

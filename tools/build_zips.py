@@ -76,8 +76,10 @@ def main(argv: list[str]) -> int:
     out_dir = Path(argv[1]) if len(argv) > 1 else ROOT / "build"
     for function in sorted(PACKAGES):
         path = build_zip(function, out_dir)
-        print(f"{path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}: "
-              f"{path.stat().st_size} bytes, sha256 {code_sha256(path)}")
+        print(
+            f"{path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}: "
+            f"{path.stat().st_size} bytes, sha256 {code_sha256(path)}"
+        )
     return 0
 
 
