@@ -32,8 +32,8 @@ $(VENV_U126)/.installed: requirements-urllib3-1.26.txt
 	$(VENV_U126)/bin/python -m pip install --quiet -r requirements-urllib3-1.26.txt
 	touch $@
 
-test-urllib3-1.26: $(VENV_U126)/.installed ## the probe tests again on urllib3 1.26.x (older Lambda runtimes)
-	$(VENV_U126)/bin/python -m pytest -p no:cacheprovider tests/unit/test_probe.py
+test-urllib3-1.26: $(VENV_U126)/.installed ## the probe and webhook tests again on urllib3 1.26.x (older Lambda runtimes)
+	$(VENV_U126)/bin/python -m pytest -p no:cacheprovider tests/unit/test_probe.py tests/unit/test_webhook.py
 
 unit: build ## unit tests only
 	$(PY) -m pytest tests/unit

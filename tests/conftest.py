@@ -9,144 +9,33 @@
 from __future__ import annotations
 
 import json
-import threading
-import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+# The server lives in tests/httpserver.py so that the end-to-end suite can keep
+# one per session; its names are re-exported here for existing imports.
+from tests.httpserver import (  # noqa: F401
+    LocalHttpServer,
+    RecordedRequest,
+    Route,
+    _make_handler,
+    start_http_server,
+)
 
 EVENTS_DIR = Path(__file__).parent / "events"
 TEST_BUCKET = "pulse-echo-unit-test"
 
 
-@dataclass
-class Route:
-    """What the server answers on one path.
-
-    ``responses`` is consumed in order, the last one repeating; each is
-    (status, headers, body). ``delay`` seconds are slept before answering;
-    ``handler`` overrides everything and writes the response itself.
-    """
-
-    responses: list[tuple[int, dict[str, str], bytes]]
-    delay: float = 0.0
-    handler: Callable[[BaseHTTPRequestHandler], None] | None = None
-    calls: int = 0
-
-
-@dataclass
-class RecordedRequest:
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: bytes
-
-    def json(self) -> object:
-        return json.loads(self.body)
-
-
-@dataclass
-class LocalHttpServer:
-    """A test HTTP server: ``route()`` paths, then read ``requests``."""
-
-    host: str
-    port: int
-    routes: dict[str, Route] = field(default_factory=dict)
-    requests: list[RecordedRequest] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def url(self, path: str = "/") -> str:
-        return f"http://{self.host}:{self.port}{path}"
-
-    def route(
-        self,
-        path: str,
-        status: int = 200,
-        body: bytes | str = b"ok",
-        headers: dict[str, str] | None = None,
-        *,
-        responses: list[tuple[int, dict[str, str], bytes | str]] | None = None,
-        delay: float = 0.0,
-        handler: Callable[[BaseHTTPRequestHandler], None] | None = None,
-    ) -> str:
-        """Register what ``path`` answers and return its full URL."""
-        if responses is None:
-            responses = [(status, headers or {}, body)]
-        encoded = [(s, h, b.encode() if isinstance(b, str) else b) for s, h, b in responses]
-        self.routes[path] = Route(responses=encoded, delay=delay, handler=handler)
-        return self.url(path)
-
-    def requests_to(self, path: str) -> list[RecordedRequest]:
-        with self.lock:
-            return [r for r in self.requests if r.path == path]
-
-
-def _make_handler(server: LocalHttpServer) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, format: str, *args: object) -> None:  # quiet
-            pass
-
-        def _serve(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else b""
-            with server.lock:
-                server.requests.append(
-                    RecordedRequest(self.command, self.path, dict(self.headers.items()), body)
-                )
-                route = server.routes.get(self.path)
-                if route is not None:
-                    index = min(route.calls, len(route.responses) - 1)
-                    route.calls += 1
-            if route is None:
-                self._send(404, {}, b"no route")
-                return
-            if route.delay:
-                time.sleep(route.delay)
-            if route.handler is not None:
-                route.handler(self)
-                return
-            status, headers, payload = route.responses[index]
-            self._send(status, headers, payload)
-
-        def _send(self, status: int, headers: dict[str, str], payload: bytes) -> None:
-            try:
-                self.send_response(status)
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                if "Content-Length" not in headers:
-                    self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                if self.command != "HEAD":
-                    self.wfile.write(payload)
-            except (BrokenPipeError, ConnectionResetError):
-                pass
-
-        do_GET = _serve
-        do_POST = _serve
-        do_HEAD = _serve
-
-    return Handler
-
-
 @pytest.fixture
 def http_server() -> Iterator[LocalHttpServer]:
     """A real HTTP server on 127.0.0.1:<free port>, stopped after the test."""
-    state = LocalHttpServer(host="127.0.0.1", port=0)
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(state))
-    httpd.daemon_threads = True
-    state.port = httpd.server_address[1]
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
+    state, stop = start_http_server()
     try:
         yield state
     finally:
-        httpd.shutdown()
-        httpd.server_close()
+        stop()
 
 
 @pytest.fixture
@@ -179,3 +68,69 @@ def s3(aws_env: None) -> Iterator[object]:
 def load_event(name: str) -> dict:
     """Load ``tests/events/<name>`` as JSON."""
     return json.loads((EVENTS_DIR / name).read_text(encoding="utf-8"))
+
+
+# --- check_result fixtures: JSON log capture, back-dated S3 objects ---
+
+
+@pytest.fixture
+def json_logs() -> Iterator[list[dict]]:
+    """The JSON lines written by every ``pulse_echo.*`` logger during the test, parsed.
+
+    Those loggers do not propagate to the root logger (common.get_logger), so
+    ``caplog`` does not see them; this attaches a handler with the same
+    JsonFormatter to each logger that exists when the test starts (import the
+    module under test at the top of the test file).
+    """
+    import logging
+
+    from pulse_echo.common import JsonFormatter
+
+    lines: list[dict] = []
+
+    class _Capture(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(json.loads(self.format(record)))
+
+    capture = _Capture(level=logging.DEBUG)
+    capture.setFormatter(JsonFormatter())
+    names = [name for name in list(logging.Logger.manager.loggerDict) if name.startswith("pulse_echo")]
+    loggers = [logging.getLogger(name) for name in names]
+    for logger in loggers:
+        logger.addHandler(capture)
+    try:
+        yield lines
+    finally:
+        for logger in loggers:
+            logger.removeHandler(capture)
+
+
+class S3Seed:
+    """Writes objects into the moto bucket with a chosen ``LastModified``.
+
+    S3 sets ``LastModified`` itself, so a test cannot ask for an echo that is
+    16 minutes old; this writes through moto's in-process backend (moto 5.x
+    internals: ``s3_backends[account]["global"].put_object`` and
+    ``FakeKey.last_modified``, a naive UTC datetime) instead of the API. It is
+    also ~50 times faster than put_object for seeding thousands of hosts.
+    """
+
+    def __init__(self, bucket: str) -> None:
+        self.bucket = bucket
+
+    def put(self, key: str, body: bytes | str = b"{}", last_modified: object | None = None) -> None:
+        from datetime import timezone
+
+        from moto.core import DEFAULT_ACCOUNT_ID
+        from moto.s3.models import s3_backends
+
+        data = body.encode() if isinstance(body, str) else body
+        fake_key = s3_backends[DEFAULT_ACCOUNT_ID]["global"].put_object(self.bucket, key, data)
+        if last_modified is not None:
+            fake_key.last_modified = last_modified.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+@pytest.fixture
+def s3_seed(s3: object) -> S3Seed:
+    """An S3Seed for TEST_BUCKET (moto's ``mock_aws`` is active: see ``s3``)."""
+    return S3Seed(bucket=TEST_BUCKET)

@@ -3,3 +3,5 @@
 Handlers: ``pulse_echo.check_echo.handler`` (S3 ObjectCreated on ``pulse/``)
 and ``pulse_echo.check_result.handler`` (EventBridge schedule).
 """
+
+__version__ = "0.1.0"

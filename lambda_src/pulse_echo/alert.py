@@ -1,0 +1,300 @@
+"""Alert messages: pure functions from a run's events to a Slack or JSON payload.
+
+One run sends one message covering all its events (storm control): the
+counts of every kind, then the first ``max_listed`` events by name in the
+order down, still_down, up; the rest are counted, not named. Each event says
+why (the failure reason, or that pulses stopped), when the last successful
+check was and how long ago ("never" for a host that never succeeded), and
+for a recovery how long the host was down.
+
+Formats:
+
+- ``slack``: ``{"text": ...}`` plus ``channel``, ``username`` and
+  ``icon_emoji`` only when configured. The text is Slack mrkdwn with ``&``,
+  ``<`` and ``>`` escaped as Slack requires (Slack "Formatting text for app
+  surfaces", Escaping), so a host name or a received body can neither
+  break the layout nor mention ``@channel``. No ``blocks``: a section
+  block holds at most 3,000 characters and a message 50 blocks, and a
+  message over those limits is refused (``400 invalid_blocks``); a refused
+  alert is worse than a plain one. The text stays under Slack's 40,000
+  character limit (TEXT_MAX_CHARS).
+- ``json``: the documented schema (ALERT_SCHEMA, see render_json), which is
+  also what is published to SNS; it stays under SNS's 256 KiB message limit
+  (JSON_MAX_BYTES).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from .common import format_duration, isoformat
+from .status import EVENT_DOWN, EVENT_KINDS, EVENT_STILL_DOWN, EVENT_UP, Event, Reason
+
+ALERT_SCHEMA = "pulse-echo.alert/1"
+TEXT_MAX_CHARS = 35_000
+"""Slack truncates a message text after 40,000 characters; stay well under."""
+JSON_MAX_BYTES = 250_000
+"""SNS refuses a message over 256 KiB (262,144 bytes) including attributes."""
+HOST_DISPLAY_CHARS = 200
+SNS_SUBJECT_MAX_CHARS = 99
+
+_KIND_TITLES = {EVENT_DOWN: "DOWN", EVENT_STILL_DOWN: "STILL DOWN", EVENT_UP: "UP"}
+_KIND_EMOJI = {EVENT_DOWN: ":red_circle:", EVENT_STILL_DOWN: ":warning:", EVENT_UP: ":large_green_circle:"}
+_KIND_WORDS = {EVENT_DOWN: "down", EVENT_STILL_DOWN: "still down", EVENT_UP: "up"}
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """Run metadata carried by a message: ``run_id``, ``time`` (the run's now, aware UTC),
+    ``bucket``, ``hosts`` watched, and ``statuses`` (``{"up": n, "down": n, "new": n}``)."""
+
+    run_id: str
+    time: datetime
+    bucket: str
+    hosts: int
+    statuses: Mapping[str, int]
+
+
+@dataclass(frozen=True)
+class Alert:
+    """One message: all ``events`` of a run (ordered), the ``reasons`` known per host, and
+    how many to name (``max_listed``)."""
+
+    run: RunInfo
+    events: tuple[Event, ...]
+    reasons: Mapping[str, Reason]
+    max_listed: int
+
+    def counts(self) -> dict[str, int]:
+        """``{"down": n, "still_down": n, "up": n}`` over all events, listed or not."""
+        counts = dict.fromkeys(EVENT_KINDS, 0)
+        for event in self.events:
+            counts[event.kind] += 1
+        return counts
+
+    @property
+    def listed(self) -> tuple[Event, ...]:
+        """The events named in the message: the first ``max_listed``."""
+        return self.events[: max(self.max_listed, 0)]
+
+
+def build_alert(
+    events: Sequence[Event], reasons: Mapping[str, Reason], run: RunInfo, *, max_listed: int
+) -> Alert:
+    """Bundle a run's events into one Alert (no I/O). Raises ValueError when there are none."""
+    if not events:
+        raise ValueError("an alert needs at least one event")
+    return Alert(run=run, events=tuple(events), reasons=dict(reasons), max_listed=max_listed)
+
+
+# --- text pieces shared by both formats ---
+
+
+def summary_line(alert: Alert) -> str:
+    """``2 down, 1 still down, 1 up`` (kinds with no event left out)."""
+    counts = alert.counts()
+    return ", ".join(f"{counts[kind]} {_KIND_WORDS[kind]}" for kind in EVENT_KINDS if counts[kind])
+
+
+def last_ok_text(event: Event) -> str:
+    """``2026-01-01T10:05:00Z (25m 0s ago)``, or ``never`` for a host that never succeeded."""
+    if event.last_ok_at is None:
+        return "never"
+    ago = format_duration((event.at - event.last_ok_at).total_seconds())
+    return f"{isoformat(event.last_ok_at)} ({ago} ago)"
+
+
+def reason_text(reason: Reason | None) -> str:
+    """The reason in one line, with the time of the failed check when known."""
+    if reason is None:
+        return "unknown"
+    if reason.failed_at is not None:
+        return f"{reason.detail} (check at {isoformat(reason.failed_at)})"
+    return reason.detail
+
+
+def event_text(event: Event, reason: Reason | None) -> str:
+    """One plain-text line for an event (not escaped for any markup)."""
+    if event.kind == EVENT_UP:
+        assert event.last_ok_at is not None
+        assert event.duration is not None
+        return (
+            f"recovered: check OK at {isoformat(event.last_ok_at)}; down for "
+            f"{format_duration(event.duration.total_seconds())} (no successful check from "
+            f"{isoformat(event.since)} to {isoformat(event.last_ok_at)})"
+        )
+    if event.last_ok_at is None:
+        first = f"{isoformat(event.since)}, {format_duration((event.at - event.since).total_seconds())} ago"
+        head = f"last successful check: never (new host, first seen {first})"
+    else:
+        head = f"last successful check {last_ok_text(event)}"
+    return f"{head}. Why: {reason_text(reason)}"
+
+
+def display_host(host: str) -> str:
+    """A host name for one line of text: control characters escaped, at most 200 characters."""
+    shown = "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in host)
+    return shown if len(shown) <= HOST_DISPLAY_CHARS else shown[: HOST_DISPLAY_CHARS - 1] + "…"
+
+
+# --- Slack ---
+
+
+def slack_escape(text: str) -> str:
+    """Escape ``&``, ``<`` and ``>`` as Slack requires (``&amp;``, ``&lt;``, ``&gt;``), nothing else."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _slack_code(text: str) -> str:
+    """Inline code for a name: Slack has no escape for a backtick inside a code span, so
+    one is shown as ``ˋ`` (U+02CB); the JSON format keeps the exact name."""
+    return "`" + slack_escape(text.replace("`", "\u02cb")) + "`"
+
+
+def render_slack_text(alert: Alert, *, max_chars: int = TEXT_MAX_CHARS) -> str:
+    """The Slack mrkdwn text of an alert (escaped), at most ``max_chars`` characters.
+
+    First line: counts, bucket and run time. Then one line per listed event;
+    if the text would pass ``max_chars``, the remaining events are counted in
+    the last line instead of named.
+    """
+    run = alert.run
+    lines = [
+        f"*pulse-echo*: {summary_line(alert)} "
+        f"(bucket {_slack_code(run.bucket)}, {isoformat(run.time)}; watching {run.hosts} hosts: "
+        + ", ".join(f"{run.statuses.get(s, 0)} {s}" for s in ("up", "down", "new"))
+        + ")"
+    ]
+    used = len(lines[0])
+    unlisted: list[Event] = list(alert.events[len(alert.listed) :])
+    for index, event in enumerate(alert.listed):
+        title = f"{_KIND_EMOJI[event.kind]} *{_KIND_TITLES[event.kind]}*"
+        text = slack_escape(event_text(event, alert.reasons.get(event.host)))
+        line = f"{title} {_slack_code(display_host(event.host))}: {text}"
+        if used + len(line) + 1 > max_chars - 200:
+            unlisted = list(alert.listed[index:]) + unlisted
+            break
+        lines.append(line)
+        used += len(line) + 1
+    if unlisted:
+        lines.append(f"…and {_more_text(unlisted)} not listed: see `pulse-status` for every host.")
+    return "\n".join(lines)
+
+
+def render_slack(
+    alert: Alert,
+    *,
+    channel: str | None = None,
+    username: str | None = None,
+    icon_emoji: str | None = None,
+) -> dict[str, object]:
+    """The Slack incoming-webhook payload: ``text``, plus ``channel``, ``username`` and
+    ``icon_emoji`` only when given (a webhook posts to its own channel by default)."""
+    payload: dict[str, object] = {"text": render_slack_text(alert)}
+    if channel:
+        payload["channel"] = channel
+    if username:
+        payload["username"] = username
+    if icon_emoji:
+        payload["icon_emoji"] = icon_emoji
+    return payload
+
+
+# --- JSON ---
+
+
+def event_dict(event: Event, reason: Reason | None) -> dict[str, object]:
+    """One event of the JSON format (see render_json)."""
+    down_for = event.duration
+    return {
+        "event": event.kind,
+        "host": event.host,
+        "since": isoformat(event.since),
+        "last_ok_at": None if event.last_ok_at is None else isoformat(event.last_ok_at),
+        "last_ok_ago_seconds": (
+            None
+            if event.last_ok_at is None or event.kind == EVENT_UP
+            else int((event.at - event.last_ok_at).total_seconds())
+        ),
+        "never_succeeded": event.last_ok_at is None,
+        "down_seconds": None if down_for is None else int(down_for.total_seconds()),
+        "down_for": None if down_for is None else format_duration(down_for.total_seconds()),
+        "reason": None if event.kind == EVENT_UP or reason is None else reason.to_dict(),
+        "text": event_text(event, reason),
+    }
+
+
+def render_json(alert: Alert, *, max_bytes: int = JSON_MAX_BYTES) -> dict[str, object]:
+    """The structured payload (schema ``pulse-echo.alert/1``), at most ``max_bytes`` encoded.
+
+    ::
+
+        {"schema": "pulse-echo.alert/1",
+         "summary": "2 down, 1 up",
+         "run": {"id", "time", "bucket", "hosts", "statuses": {"up", "down", "new"},
+                 "counts": {"down", "still_down", "up"}, "listed", "truncated"},
+         "events": [{"event": "down" | "still_down" | "up", "host", "since",
+                     "last_ok_at" (null: never), "last_ok_ago_seconds",
+                     "never_succeeded", "down_seconds", "down_for",
+                     "reason": {"code", "detail", "failed_at", "http_status",
+                                "expected_excerpt", "received_excerpt"} | null,
+                     "text"}]}
+
+    ``since`` is when the outage began (the last successful check before it,
+    or when a never-successful host was first seen); for ``up``,
+    ``last_ok_at`` is the check that succeeded again and ``down_seconds``
+    the downtime; for ``down``/``still_down``, ``down_seconds`` is the time
+    since ``since``. ``truncated`` counts the events not in ``events``.
+    """
+    run = alert.run
+    items = [event_dict(event, alert.reasons.get(event.host)) for event in alert.listed]
+
+    def document(listed: list[dict[str, object]]) -> dict[str, object]:
+        return {
+            "schema": ALERT_SCHEMA,
+            "summary": f"pulse-echo: {summary_line(alert)}",
+            "run": {
+                "id": run.run_id,
+                "time": isoformat(run.time),
+                "bucket": run.bucket,
+                "hosts": run.hosts,
+                "statuses": {s: run.statuses.get(s, 0) for s in ("up", "down", "new")},
+                "counts": alert.counts(),
+                "listed": len(listed),
+                "truncated": len(alert.events) - len(listed),
+            },
+            "events": listed,
+        }
+
+    sizes = [len(encode(item)) + 1 for item in items]
+    budget = max_bytes - len(encode(document([]))) - 32
+    keep = 0
+    for size in sizes:
+        if budget - size < 0:
+            break
+        budget -= size
+        keep += 1
+    return document(items[:keep])
+
+
+def encode(payload: Mapping[str, object]) -> bytes:
+    """UTF-8 JSON bytes of a payload, as sent."""
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def sns_subject(alert: Alert) -> str:
+    """An SNS ``Subject``: ASCII, one line, fewer than 100 characters (SNS Publish's rules)."""
+    subject = f"pulse-echo {alert.run.bucket}: {summary_line(alert)}"
+    subject = subject.encode("ascii", "replace").decode("ascii")
+    return subject[:SNS_SUBJECT_MAX_CHARS]
+
+
+def _more_text(events: Sequence[Event]) -> str:
+    counts = dict.fromkeys(EVENT_KINDS, 0)
+    for event in events:
+        counts[event.kind] += 1
+    parts = ", ".join(f"{counts[kind]} {_KIND_WORDS[kind]}" for kind in EVENT_KINDS if counts[kind])
+    return f"{len(events)} more ({parts})"

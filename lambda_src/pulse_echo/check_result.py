@@ -1,0 +1,420 @@
+"""check_result: the scheduled run that finds down hosts and announces changes.
+
+Flow of one run (handler → run):
+
+1. take the run lease ``state/lock.json`` (a run that finds a live lease
+   logs it and returns without sending: EventBridge may deliver a schedule
+   twice, and a Lambda retry may overlap the next run);
+2. list ``echo/``, ``pulse/`` and ``failure/`` and read ``state/status.json``;
+3. evaluate the statuses at ``now`` (status.evaluate: pure);
+4. if there are events: read the failure records of the hosts the message
+   names, build one message, POST it to the webhook, then publish it to SNS
+   when configured;
+5. only after both accepted it, save the next state (conditional PUT), so a
+   refused message is sent again by the next run: delivery is at least once;
+6. release the lease (also on error).
+
+A webhook or SNS failure raises (the invocation fails, the error metric
+counts it, Lambda retries it); the state is then unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+
+from . import alert as alerts
+from .common import ConfigError, env_float, env_int, env_required, env_str, get_logger, log, utcnow
+from .status import Evaluation, Observation, current_reason, evaluate, hosts_needing_failure_records
+from .store import Store
+from .webhook import post_json, url_host
+
+LOGGER = get_logger(__name__)
+
+WEBHOOK_FORMATS = ("slack", "json")
+DEADLINE_MARGIN_SECONDS = 10.0
+"""Time kept, out of the invocation's, for SNS, the state PUT and the lease release."""
+
+
+@dataclass(frozen=True)
+class Config:
+    """check_result's settings, read once from the environment (docs/internals.md).
+
+    ``webhook_url`` is a secret: it is kept out of ``repr``. Exactly one of
+    ``webhook_url`` and ``webhook_ssm_parameter`` is set.
+    """
+
+    bucket: str
+    stale_after: timedelta
+    renotify_after: timedelta | None
+    webhook_url: str | None = field(repr=False)
+    webhook_ssm_parameter: str | None
+    webhook_format: str
+    slack_channel: str | None
+    slack_username: str | None
+    slack_icon_emoji: str | None
+    max_hosts_listed: int
+    sns_topic_arn: str | None
+    webhook_timeout_seconds: float
+    webhook_max_attempts: int
+    run_lease: timedelta
+
+    @classmethod
+    def from_env(cls) -> Config:
+        """Read and validate the environment; raise ConfigError naming the variable at fault."""
+        webhook_url = env_str("ALERT_WEBHOOK_URL")
+        ssm_parameter = env_str("ALERT_WEBHOOK_SSM_PARAMETER_NAME")
+        if webhook_url and ssm_parameter:
+            raise ConfigError(
+                "set only one of ALERT_WEBHOOK_URL and ALERT_WEBHOOK_SSM_PARAMETER_NAME (both are set)"
+            )
+        if not webhook_url and not ssm_parameter:
+            raise ConfigError(
+                "environment variable ALERT_WEBHOOK_URL or ALERT_WEBHOOK_SSM_PARAMETER_NAME is required"
+            )
+        if webhook_url:
+            validate_webhook_url(webhook_url, "environment variable ALERT_WEBHOOK_URL")
+        webhook_format = (env_str("ALERT_WEBHOOK_FORMAT", "slack") or "slack").lower()
+        if webhook_format not in WEBHOOK_FORMATS:
+            raise ConfigError(
+                f"environment variable ALERT_WEBHOOK_FORMAT={webhook_format!r} must be slack or json"
+            )
+        renotify_minutes = env_float("RENOTIFY_MINUTES", 0.0, minimum=0.0, allow_equal=True)
+        return cls(
+            bucket=env_required("PULSE_ECHO_BUCKET"),
+            stale_after=timedelta(minutes=env_float("STALE_AFTER_MINUTES", 15.0, minimum=0.0)),
+            renotify_after=timedelta(minutes=renotify_minutes) if renotify_minutes > 0 else None,
+            webhook_url=webhook_url,
+            webhook_ssm_parameter=ssm_parameter,
+            webhook_format=webhook_format,
+            slack_channel=env_str("SLACK_CHANNEL"),
+            slack_username=env_str("SLACK_USERNAME"),
+            slack_icon_emoji=env_str("SLACK_ICON_EMOJI"),
+            max_hosts_listed=env_int("ALERT_MAX_HOSTS_LISTED", 20, minimum=0),
+            sns_topic_arn=env_str("ALERT_SNS_TOPIC_ARN"),
+            webhook_timeout_seconds=env_float("WEBHOOK_TIMEOUT_SECONDS", 10.0, minimum=0.0),
+            webhook_max_attempts=env_int("WEBHOOK_MAX_ATTEMPTS", 3, minimum=1),
+            run_lease=timedelta(seconds=env_float("RUN_LEASE_SECONDS", 900.0, minimum=0.0)),
+        )
+
+
+def validate_webhook_url(url: str, source: str) -> None:
+    """Raise ConfigError (naming ``source``, never the URL: it is a secret) unless ``url`` is an
+    absolute http or https URL."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        raise ConfigError(f"{source} is not a valid URL") from None
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise ConfigError(f"{source} must be an absolute https:// (or http://) URL")
+
+
+# --- per-container caches (a Lambda container runs one invocation at a time) ---
+
+_lock = threading.Lock()
+_config: Config | None = None
+_clients: dict[str, object] = {}
+_ssm_urls: dict[str, str] = {}
+
+
+def reset() -> None:
+    """Forget the cached configuration, clients and SSM value (tests; a changed environment)."""
+    global _config
+    with _lock:
+        _config = None
+        _clients.clear()
+        _ssm_urls.clear()
+
+
+def _get_config() -> Config:
+    global _config
+    with _lock:
+        if _config is None:
+            _config = Config.from_env()
+        return _config
+
+
+def _client(service: str) -> object:
+    with _lock:
+        if service not in _clients:
+            import boto3
+            from botocore.config import Config as BotoConfig
+
+            _clients[service] = boto3.client(
+                service,
+                config=BotoConfig(
+                    retries={"mode": "standard", "max_attempts": 3}, connect_timeout=5, read_timeout=30
+                ),
+            )
+        return _clients[service]
+
+
+def resolve_webhook_url(config: Config, ssm: object | None) -> str:
+    """The webhook URL: from the environment, or the SSM SecureString parameter read with
+    ``WithDecryption`` once per container (cached). Raises ConfigError when the parameter
+    does not exist or holds no http(s) URL; other SSM errors (AccessDenied...) as botocore's."""
+    if config.webhook_url:
+        return config.webhook_url
+    name = config.webhook_ssm_parameter
+    assert name is not None
+    with _lock:
+        cached = _ssm_urls.get(name)
+    if cached is not None:
+        return cached
+    if ssm is None:
+        ssm = _client("ssm")
+    try:
+        value = ssm.get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"].strip()
+    except ssm.exceptions.ParameterNotFound:
+        raise ConfigError(f"ALERT_WEBHOOK_SSM_PARAMETER_NAME={name!r}: no such SSM parameter") from None
+    validate_webhook_url(value, f"SSM parameter {name!r} (ALERT_WEBHOOK_SSM_PARAMETER_NAME)")
+    with _lock:
+        _ssm_urls[name] = value
+    return value
+
+
+# --- the event ---
+
+
+def describe_event(event: object) -> str:
+    """Name the shape of an invocation event: ``scheduled`` (EventBridge ``Scheduled Event``),
+    ``detail_string`` (``detail`` is a JSON string such as ``"{}"``), ``empty`` (``{}``), or
+    ``other``. The run does the same whatever the shape: a schedule carries no input that
+    changes it, and a manual test invoke with any payload should just run; ``other`` is logged
+    as a warning so a wrongly wired trigger is visible."""
+    if not isinstance(event, dict):
+        return "other"
+    if not event:
+        return "empty"
+    detail = event.get("detail")
+    if isinstance(detail, str):
+        try:
+            return "detail_string" if isinstance(json.loads(detail), dict) else "other"
+        except json.JSONDecodeError:
+            return "other"
+    if event.get("source") == "aws.events" and event.get("detail-type") == "Scheduled Event":
+        return "scheduled"
+    return "other"
+
+
+def handler(event: object, context: object) -> dict:
+    """Lambda entry point (EventBridge schedule). Returns the run summary (see run()).
+
+    Raises ConfigError for a bad configuration, WebhookError when the webhook
+    refuses the message, botocore's ClientError when S3 or SNS fails, and
+    StateConflictError when another writer changed the state meanwhile.
+    """
+    shape = describe_event(event)
+    fields = {"event_shape": shape}
+    if isinstance(event, dict):
+        fields.update(event_id=event.get("id"), event_time=event.get("time"))
+    if shape == "other":
+        keys = sorted(event)[:10] if isinstance(event, dict) else type(event).__name__
+        log(LOGGER, logging.WARNING, "unexpected event shape; running anyway", event_keys=keys, **fields)
+    else:
+        log(LOGGER, logging.INFO, "check_result invoked", **fields)
+    config = _get_config()
+    run_id = getattr(context, "aws_request_id", None) or str(uuid.uuid4())
+    deadline = None
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    if callable(remaining):
+        deadline = time.monotonic() + remaining() / 1000 - DEADLINE_MARGIN_SECONDS
+    return run(
+        config,
+        s3=_client("s3"),
+        sns=_client("sns") if config.sns_topic_arn else None,
+        ssm=_client("ssm") if config.webhook_ssm_parameter else None,
+        run_id=run_id,
+        deadline=deadline,
+    )
+
+
+def run(
+    config: Config,
+    *,
+    s3: object,
+    sns: object | None = None,
+    ssm: object | None = None,
+    run_id: str | None = None,
+    now: datetime | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    deadline: float | None = None,
+) -> dict:
+    """One check_result run (see the module docstring). ``now`` (aware UTC) is taken after
+    the listings unless given (tests, simulations); ``sleep`` is the webhook retry wait;
+    ``deadline`` (``time.monotonic()`` scale) bounds the webhook retries.
+
+    Returns ``{"run_id", "outcome", "hosts", "statuses", "events", "events_sent",
+    "listed", "delivered", "state_saved", "s3_requests", "elapsed_ms"}``, where
+    ``outcome`` is ``alerted``, ``state_saved``, ``no_change`` or ``lease_held``.
+    """
+    started = time.monotonic()
+    run_id = run_id or str(uuid.uuid4())
+    webhook_url = resolve_webhook_url(config, ssm)
+    store = Store(s3, config.bucket, logger=LOGGER)
+    summary: dict[str, object] = {"run_id": run_id}
+
+    lease = store.acquire_lease(run_id, now or utcnow(), config.run_lease)
+    if lease is None:
+        summary.update(outcome="lease_held", s3_requests=store.requests, elapsed_ms=_ms(started))
+        log(
+            LOGGER,
+            logging.INFO,
+            "run skipped: another run holds the lease",
+            outcome="lease_held",
+            run_id=run_id,
+        )
+        return summary
+
+    try:
+        observations = store.list_observations()
+        stored = store.read_state()
+        moment = now or utcnow()
+        evaluation = evaluate(observations, stored.hosts, moment, config.stale_after, config.renotify_after)
+        delivered, listed = _deliver(
+            config, store, evaluation, observations, webhook_url, sns, run_id, moment, sleep, deadline
+        )
+        state_saved = evaluation.next_state != stored.hosts or stored.unreadable
+        if state_saved:
+            store.write_state(evaluation.next_state, etag=stored.etag, run_id=run_id, now=moment)
+        if evaluation.events:
+            outcome = "alerted"
+        else:
+            outcome = "state_saved" if state_saved else "no_change"
+        summary.update(
+            outcome=outcome,
+            hosts=len(evaluation.statuses),
+            statuses=evaluation.counts(),
+            events=evaluation.event_counts(),
+            events_sent=len(evaluation.events),
+            listed=listed,
+            delivered=delivered,
+            state_saved=state_saved,
+        )
+    finally:
+        try:
+            store.release_lease(lease)
+        except Exception as exc:  # noqa: BLE001 - never hide the run's own error behind this one
+            log(
+                LOGGER,
+                logging.ERROR,
+                "could not release the lease",
+                outcome="lease_release_failed",
+                reason=repr(exc),
+            )
+    summary.update(s3_requests=store.requests, elapsed_ms=_ms(started))
+    log(LOGGER, logging.INFO, "run finished", **summary)
+    return summary
+
+
+def _deliver(
+    config: Config,
+    store: Store,
+    evaluation: Evaluation,
+    observations: dict[str, Observation],
+    webhook_url: str,
+    sns: object | None,
+    run_id: str,
+    now: datetime,
+    sleep: Callable[[float], None],
+    deadline: float | None,
+) -> tuple[list[str], int]:
+    """Log the decisions; if there are events, send the one message. Returns (channels, listed)."""
+    events = evaluation.events
+    records = {}
+    if events:
+        wanted = hosts_needing_failure_records(events, config.max_hosts_listed)
+        records = store.read_failures(wanted, limit=config.max_hosts_listed)
+    reasons = {}
+    for event in events[: config.max_hosts_listed]:
+        if event.kind != "up":
+            reason = current_reason(event.observation, records.get(event.host), now, config.stale_after)
+            if reason is not None:
+                reasons[event.host] = reason
+    for decision in evaluation.decisions:
+        observation = observations.get(decision.host)
+        reason = reasons.get(decision.host)
+        if reason is None and observation is not None and decision.status != "up":
+            reason = current_reason(
+                observation, None, now, config.stale_after, status=decision.status or "down"
+            )
+        log(
+            LOGGER,
+            logging.INFO,
+            "host decision",
+            host=decision.host,
+            outcome=decision.outcome,
+            status=decision.status,
+            reason=None if reason is None else reason.code,
+            run_id=run_id,
+        )
+    if not events:
+        return [], 0
+
+    run_info = alerts.RunInfo(
+        run_id=run_id,
+        time=now,
+        bucket=config.bucket,
+        hosts=len(evaluation.statuses),
+        statuses=evaluation.counts(),
+    )
+    alert = alerts.build_alert(events, reasons, run_info, max_listed=config.max_hosts_listed)
+    structured = alerts.render_json(alert)
+    if config.webhook_format == "json":
+        payload = structured
+    else:
+        payload = alerts.render_slack(
+            alert,
+            channel=config.slack_channel,
+            username=config.slack_username,
+            icon_emoji=config.slack_icon_emoji,
+        )
+    post_json(
+        webhook_url,
+        alerts.encode(payload),
+        timeout_seconds=config.webhook_timeout_seconds,
+        max_attempts=config.webhook_max_attempts,
+        sleep=sleep,
+        logger=LOGGER,
+        deadline=deadline,
+    )
+    delivered = ["webhook"]
+    log(
+        LOGGER,
+        logging.INFO,
+        "alert delivered",
+        outcome="delivered",
+        channel="webhook",
+        webhook_host=url_host(webhook_url),
+        events=len(events),
+        run_id=run_id,
+    )
+    if config.sns_topic_arn:
+        assert sns is not None
+        response = sns.publish(
+            TopicArn=config.sns_topic_arn,
+            Subject=alerts.sns_subject(alert),
+            Message=alerts.encode(structured).decode("utf-8"),
+        )
+        delivered.append("sns")
+        log(
+            LOGGER,
+            logging.INFO,
+            "alert delivered",
+            outcome="delivered",
+            channel="sns",
+            message_id=response.get("MessageId"),
+            run_id=run_id,
+        )
+    return delivered, len(alert.listed)
+
+
+def _ms(started: float) -> int:
+    return int((time.monotonic() - started) * 1000)

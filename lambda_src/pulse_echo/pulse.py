@@ -1,0 +1,104 @@
+"""The pulse: what a monitored host asks check_echo to probe.
+
+A pulse is the object ``pulse/<host>.json``: UTF-8 JSON (a leading BOM is
+tolerated) holding an object with two string fields,
+``{"url": "https://myhost.example.com/health", "body": "ok"}``. Other fields
+are ignored, so hosts may add their own. Standard library only.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+ALLOWED_SCHEMES = ("http", "https")
+
+
+class PulseError(ValueError):
+    """The pulse is not a valid pulse; the message says why, for logs and failure records."""
+
+
+@dataclass(frozen=True)
+class Pulse:
+    """A validated pulse.
+
+    ``url`` is an absolute http(s) URL with a host; ``body`` is the exact text
+    the URL must answer (compared byte for byte as UTF-8; no whitespace is
+    stripped, so a body of ``"ok"`` does not match a response ``"ok\\n"``).
+    """
+
+    url: str
+    body: str
+
+
+def parse_pulse(data: bytes) -> Pulse:
+    """Parse and validate the bytes of a pulse object.
+
+    Raises PulseError when the bytes are not UTF-8, not JSON, not a JSON
+    object, when ``url`` or ``body`` is missing or not a string, or when
+    ``url`` is not valid (see validate_url).
+    """
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise PulseError(f"pulse is not UTF-8: invalid byte at offset {exc.start}") from None
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise PulseError(
+            f"pulse is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from None
+    if not isinstance(document, dict):
+        raise PulseError(f"pulse must be a JSON object, not {_json_type(document)}")
+    for name in ("url", "body"):
+        if name not in document:
+            raise PulseError(f'pulse has no "{name}" field')
+        if not isinstance(document[name], str):
+            raise PulseError(f'pulse field "{name}" must be a string, not {_json_type(document[name])}')
+    return Pulse(url=validate_url(document["url"]), body=document["body"])
+
+
+def validate_url(url: str) -> str:
+    """Return ``url`` unchanged when it is an absolute http or https URL with a host.
+
+    Rejected, with a PulseError saying why: other schemes (``file:``, ``ftp:``),
+    relative URLs, URLs without a host, a port that is not a number in
+    1-65535, credentials (``user:pass@``: urllib3 would not send them, and
+    they would end up in logs and records), whitespace or control characters.
+    """
+    if not url:
+        raise PulseError('pulse field "url" is empty')
+    if any(char.isspace() or ord(char) < 0x20 or ord(char) == 0x7F for char in url):
+        raise PulseError(f"url {url!r} contains whitespace or control characters")
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise PulseError(f"url {url!r} is not a valid URL: {exc}") from None
+    if not parts.scheme:
+        raise PulseError(f"url {url!r} is not absolute: it must start with http:// or https://")
+    if parts.scheme not in ALLOWED_SCHEMES:
+        raise PulseError(f"url {url!r} has scheme {parts.scheme!r}: only http and https are probed")
+    if not parts.hostname:
+        raise PulseError(f"url {url!r} has no host")
+    if parts.username is not None or parts.password is not None:
+        raise PulseError("url contains credentials (user:password@), which are not supported")
+    if port == 0:
+        raise PulseError(f"url {url!r} has port 0")
+    return url
+
+
+def _json_type(value: object) -> str:
+    """Name the JSON type of a decoded value, for error messages."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    return "an object"

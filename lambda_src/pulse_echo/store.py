@@ -1,0 +1,350 @@
+"""S3 access for check_result (and the host-side scripts): listings, failure records,
+the state document and the run lease.
+
+Cost per run (issue "Alerts an on-call team can trust"): one ListObjectsV2 page
+per 1,000 keys of each listed prefix, a constant handful of requests for the
+state and the lease, and one GET per failure record a message quotes. Nothing
+here reads one object per host.
+
+Conditional writes follow the S3 user guide ("How to prevent object overwrites
+with conditional writes"; "How to perform conditional deletes"): PutObject
+with ``If-None-Match: *`` creates only when the key is absent, ``If-Match:
+<ETag>`` replaces only the version that was read; a failed condition is ``412
+PreconditionFailed`` and a concurrent conditional write can be ``409
+ConditionalRequestConflict``; ``If-Match`` on a key that is gone is ``404
+NoSuchKey``. DeleteObject accepts ``If-Match`` on general purpose buckets
+since September 2025.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from botocore.exceptions import ClientError
+
+from .common import (
+    ECHO_PREFIX,
+    FAILURE_PREFIX,
+    PULSE_PREFIX,
+    STATE_PREFIX,
+    get_logger,
+    host_from_key,
+    isoformat,
+    key_for,
+    log,
+    parse_isoformat,
+)
+from .status import (
+    REASON_UNREADABLE,
+    FailureRecord,
+    HostState,
+    Observation,
+    StateFormatError,
+    decode_state,
+    encode_state,
+    observations_from_listings,
+    parse_failure_record,
+)
+
+STATE_KEY = f"{STATE_PREFIX}status.json"
+LEASE_KEY = f"{STATE_PREFIX}lock.json"
+PAGE_SIZE = 1000
+FAILURE_RECORD_MAX_BYTES = 65536
+LEASE_MAX_BYTES = 4096
+STATE_MAX_BYTES = 64 * 1024 * 1024
+
+_CONFLICT_CODES = {"PreconditionFailed", "ConditionalRequestConflict", "NoSuchKey", "412", "409"}
+
+LOGGER = get_logger(__name__)
+
+
+class StateConflictError(RuntimeError):
+    """The state document changed since this run read it (another writer): nothing was saved."""
+
+
+@dataclass(frozen=True)
+class StoredState:
+    """The state document as read: ``hosts`` and the ETag to write it back (None: absent).
+
+    ``unreadable`` is True when a document exists but did not parse (``hosts``
+    is then empty): it should be rewritten.
+    """
+
+    hosts: dict[str, HostState]
+    etag: str | None
+    unreadable: bool = False
+
+
+@dataclass(frozen=True)
+class Lease:
+    """A run lease this run holds (``state/lock.json``): its ETag proves ownership."""
+
+    run_id: str
+    etag: str
+    acquired_at: datetime
+    expires_at: datetime
+
+
+def _error_code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def _is_conflict(exc: ClientError) -> bool:
+    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    return _error_code(exc) in _CONFLICT_CODES or status in (409, 412)
+
+
+class Store:
+    """check_result's view of the bucket, through one boto3 S3 client.
+
+    ``requests`` counts the S3 API calls made through this object (one per
+    listing page), for the run summary. Errors other than the documented
+    conflicts are botocore's ClientError, raised as is.
+    """
+
+    def __init__(self, s3_client: object, bucket: str, *, logger: logging.Logger | None = None) -> None:
+        self.s3 = s3_client
+        self.bucket = bucket
+        self.logger = logger or LOGGER
+        self.requests = 0
+
+    # --- listings ---
+
+    def list_hosts(self, prefix: str) -> dict[str, datetime]:
+        """List ``<prefix><host>.json`` into ``{host: LastModified (aware UTC)}``.
+
+        Uses the ListObjectsV2 paginator, 1,000 keys a page. Keys come from
+        botocore already decoded (it asks for ``EncodingType=url`` and decodes
+        them), so they are not decoded again: a ``%`` or ``+`` in a host name is
+        kept. Keys that are not ``<prefix><host>.json`` (a folder marker, a
+        stray file) are skipped and counted in one log line.
+        """
+        paginator = self.s3.get_paginator("list_objects_v2")
+        hosts: dict[str, datetime] = {}
+        skipped = 0
+        examples: list[str] = []
+        pages = paginator.paginate(
+            Bucket=self.bucket, Prefix=prefix, PaginationConfig={"PageSize": PAGE_SIZE}
+        )
+        for page in pages:
+            self.requests += 1
+            for item in page.get("Contents", ()):
+                host = host_from_key(item["Key"], prefix)
+                if host is None:
+                    skipped += 1
+                    if len(examples) < 3:
+                        examples.append(item["Key"])
+                    continue
+                hosts[host] = item["LastModified"].astimezone(timezone.utc)
+        if skipped:
+            log(
+                self.logger,
+                logging.WARNING,
+                "skipped keys that are not <prefix><host>.json",
+                prefix=prefix,
+                outcome="skipped_keys",
+                count=skipped,
+                examples=examples,
+            )
+        return hosts
+
+    def list_observations(self) -> dict[str, Observation]:
+        """List ``echo/``, ``pulse/`` and ``failure/`` and join them per host (see status.py)."""
+        return observations_from_listings(
+            echoes=self.list_hosts(ECHO_PREFIX),
+            pulses=self.list_hosts(PULSE_PREFIX),
+            failures=self.list_hosts(FAILURE_PREFIX),
+        )
+
+    # --- failure records ---
+
+    def read_failures(self, hosts: Iterable[str], *, limit: int | None = None) -> dict[str, FailureRecord]:
+        """GET ``failure/<host>.json`` for each host (at most ``limit`` of them, in order).
+
+        Each read stops at FAILURE_RECORD_MAX_BYTES (a longer record is unreadable). A
+        record deleted meanwhile is left out; one that does not parse becomes a
+        FailureRecord with reason ``unreadable_failure_record`` (logged), so
+        an alert still goes out.
+        """
+        records: dict[str, FailureRecord] = {}
+        wanted = list(dict.fromkeys(hosts))
+        if limit is not None:
+            wanted = wanted[: max(limit, 0)]
+        for host in wanted:
+            key = key_for(FAILURE_PREFIX, host)
+            data = self._get(key, FAILURE_RECORD_MAX_BYTES)
+            if data is None:
+                continue
+            try:
+                records[host] = parse_failure_record(data[0])
+            except ValueError as exc:
+                log(self.logger, logging.WARNING, "unreadable failure record", host=host, reason=str(exc))
+                records[host] = FailureRecord(reason=REASON_UNREADABLE, detail=str(exc))
+        return records
+
+    # --- state document ---
+
+    def read_state(self) -> StoredState:
+        """GET ``state/status.json``: ``StoredState(hosts, etag)``; absent gives ``({}, None)``.
+
+        A document that does not parse is logged as an error and read as
+        empty (hosts that are down are then announced again: at least once),
+        keeping its ETag so the next write replaces it.
+        """
+        found = self._get(STATE_KEY, STATE_MAX_BYTES)
+        if found is None:
+            return StoredState(hosts={}, etag=None)
+        data, etag = found
+        try:
+            hosts = decode_state(data)
+        except StateFormatError as exc:
+            log(
+                self.logger,
+                logging.ERROR,
+                "state document unreadable; starting from an empty state",
+                outcome="state_reset",
+                reason=str(exc),
+            )
+            return StoredState(hosts={}, etag=etag, unreadable=True)
+        return StoredState(hosts=hosts, etag=etag)
+
+    def write_state(
+        self, hosts: dict[str, HostState], *, etag: str | None, run_id: str, now: datetime
+    ) -> str:
+        """PUT the state, only over the version read (``If-Match: etag``) or only if
+        still absent (``If-None-Match: *`` when ``etag`` is None). Returns the new ETag.
+
+        Raises StateConflictError when another writer got there first.
+        """
+        body = encode_state(hosts, updated_at=now, run_id=run_id)
+        condition = {"IfMatch": etag} if etag is not None else {"IfNoneMatch": "*"}
+        try:
+            self.requests += 1
+            response = self.s3.put_object(
+                Bucket=self.bucket,
+                Key=STATE_KEY,
+                Body=body,
+                ContentType="application/json",
+                **condition,
+            )
+        except ClientError as exc:
+            if _is_conflict(exc):
+                raise StateConflictError(
+                    f"s3://{self.bucket}/{STATE_KEY} changed since it was read ({_error_code(exc)})"
+                ) from None
+            raise
+        return response["ETag"]
+
+    # --- run lease ---
+
+    def acquire_lease(self, run_id: str, now: datetime, duration: timedelta) -> Lease | None:
+        """Take the run lease ``state/lock.json`` for ``duration``, or return None when
+        another run holds a live one.
+
+        Create-only PUT (``If-None-Match: *``). When the key exists, read it:
+        a lease of this very run (a retried PUT whose first answer was lost)
+        is ours; an expired one (``expires_at`` passed, or unreadable and
+        older than ``duration``) is taken over with ``If-Match`` on its ETag,
+        so that of two runs taking it over only one succeeds.
+        """
+        lease = self._put_lease(run_id, now, duration, {"IfNoneMatch": "*"})
+        if lease is not None:
+            return lease
+        found = self._get(LEASE_KEY, LEASE_MAX_BYTES, with_last_modified=True)
+        if found is None:  # released between our PUT and GET: one more try
+            return self._put_lease(run_id, now, duration, {"IfNoneMatch": "*"})
+        data, etag, last_modified = found
+        holder, expires_at = _parse_lease(data)
+        if holder == run_id:
+            return Lease(run_id=run_id, etag=etag, acquired_at=now, expires_at=expires_at or now + duration)
+        if expires_at is None:
+            expires_at = (last_modified or now) + duration
+        if expires_at > now:
+            log(
+                self.logger,
+                logging.INFO,
+                "another run holds the lease",
+                outcome="lease_held",
+                holder=holder,
+                expires_at=isoformat(expires_at),
+            )
+            return None
+        log(
+            self.logger,
+            logging.WARNING,
+            "taking over an expired lease",
+            outcome="lease_taken_over",
+            holder=holder,
+            expired_at=isoformat(expires_at),
+        )
+        return self._put_lease(run_id, now, duration, {"IfMatch": etag})
+
+    def release_lease(self, lease: Lease) -> None:
+        """Delete the lease if it is still ours (``If-Match`` on its ETag); never raises
+        for a lease that was taken over or is gone (logged)."""
+        try:
+            self.requests += 1
+            self.s3.delete_object(Bucket=self.bucket, Key=LEASE_KEY, IfMatch=lease.etag)
+        except ClientError as exc:
+            if not _is_conflict(exc):
+                raise
+            log(
+                self.logger,
+                logging.WARNING,
+                "lease was no longer ours at release",
+                outcome="lease_lost",
+                reason=_error_code(exc),
+            )
+
+    def _put_lease(self, run_id: str, now: datetime, duration: timedelta, condition: dict) -> Lease | None:
+        expires_at = now + duration
+        body = json.dumps(
+            {"run_id": run_id, "acquired_at": isoformat(now), "expires_at": isoformat(expires_at)}
+        ).encode()
+        try:
+            self.requests += 1
+            response = self.s3.put_object(
+                Bucket=self.bucket, Key=LEASE_KEY, Body=body, ContentType="application/json", **condition
+            )
+        except ClientError as exc:
+            if _is_conflict(exc):
+                return None
+            raise
+        return Lease(run_id=run_id, etag=response["ETag"], acquired_at=now, expires_at=expires_at)
+
+    # --- reads ---
+
+    def _get(self, key: str, max_bytes: int, *, with_last_modified: bool = False) -> tuple | None:
+        """GET ``key`` and read at most ``max_bytes`` of it (the rest is not read; the
+        connection is closed): ``(data, etag[, last_modified])``, or None when absent."""
+        try:
+            self.requests += 1
+            response = self.s3.get_object(Bucket=self.bucket, Key=key)
+        except ClientError as exc:
+            if _error_code(exc) in ("NoSuchKey", "404"):
+                return None
+            raise
+        body = response["Body"]
+        try:
+            data = body.read(max_bytes)
+        finally:
+            body.close()
+        if with_last_modified:
+            last_modified = response.get("LastModified")
+            return data, response["ETag"], last_modified.astimezone(timezone.utc) if last_modified else None
+        return data, response["ETag"]
+
+
+def _parse_lease(data: bytes) -> tuple[str | None, datetime | None]:
+    """``(run_id, expires_at)`` from a lease body; None for what cannot be read."""
+    try:
+        document = json.loads(data.decode("utf-8"))
+        run_id = document.get("run_id") if isinstance(document.get("run_id"), str) else None
+        expires_at = parse_isoformat(document["expires_at"])
+    except (UnicodeDecodeError, ValueError, TypeError, KeyError, AttributeError):
+        return None, None
+    return run_id, expires_at

@@ -1,0 +1,598 @@
+"""check_result end to end in one process: moto (S3, SNS, SQS, SSM) and a real HTTP
+server on 127.0.0.1 as the webhook receiver. urllib3 is not mocked.
+
+Most tests call ``check_result.run`` with a fixed ``now`` (S3 sets
+``LastModified`` itself, so the objects are back-dated through ``s3_seed``);
+the event-shape tests go through ``handler`` with the real clock.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+import time
+from datetime import datetime, timedelta, timezone
+from types import SimpleNamespace
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from pulse_echo import check_result
+from pulse_echo.check_result import Config, describe_event
+from pulse_echo.common import ConfigError
+from pulse_echo.status import HostState
+from pulse_echo.store import LEASE_KEY, STATE_KEY, Store
+from pulse_echo.webhook import WebhookError
+
+from tests.conftest import TEST_BUCKET, load_event
+
+T0 = datetime(2026, 1, 1, 10, 0, 0, tzinfo=timezone.utc)
+MIN = timedelta(minutes=1)
+SEC = timedelta(seconds=1)
+HOOK = "/services/T0000/B0000/secretXXXXXXXXXXXX"
+OPTIONAL_ENV = [
+    "ALERT_WEBHOOK_SSM_PARAMETER_NAME",
+    "ALERT_WEBHOOK_FORMAT",
+    "SLACK_CHANNEL",
+    "SLACK_USERNAME",
+    "SLACK_ICON_EMOJI",
+    "ALERT_MAX_HOSTS_LISTED",
+    "ALERT_SNS_TOPIC_ARN",
+    "RENOTIFY_MINUTES",
+    "STALE_AFTER_MINUTES",
+    "WEBHOOK_TIMEOUT_SECONDS",
+    "WEBHOOK_MAX_ATTEMPTS",
+    "RUN_LEASE_SECONDS",
+]
+
+
+@pytest.fixture
+def env(monkeypatch, s3, http_server):
+    """check_result's environment for TEST_BUCKET, the webhook at http_server's HOOK (answering 200 ok)."""
+    http_server.route(HOOK, 200, "ok")
+    monkeypatch.setenv("PULSE_ECHO_BUCKET", TEST_BUCKET)
+    monkeypatch.setenv("ALERT_WEBHOOK_URL", http_server.url(HOOK))
+    for name in OPTIONAL_ENV:
+        monkeypatch.delenv(name, raising=False)
+    check_result.reset()
+    yield monkeypatch
+    check_result.reset()
+
+
+def run_at(now, s3, *, sns=None, sleep=lambda seconds: None) -> dict:
+    """One run with the environment's configuration at a fixed time."""
+    return check_result.run(
+        Config.from_env(), s3=s3, sns=sns, now=now, run_id=f"run-{now:%H%M%S}", sleep=sleep
+    )
+
+
+def seed_host(s3_seed, host, *, echo=None, pulse=None, failure=None, record=None) -> None:
+    """Write the objects of one host with the given LastModified times (None: no object)."""
+    if echo is not None:
+        body = {"checked_at": echo.isoformat(), "url": f"https://{host}/health", "http_status": 200}
+        s3_seed.put(f"echo/{host}.json", json.dumps(body), last_modified=echo)
+    if pulse is not None:
+        s3_seed.put(f"pulse/{host}.json", json.dumps({"url": f"https://{host}/health", "body": "ok"}), pulse)
+    if failure is not None:
+        record = record or {"reason": "http_status", "detail": f"HTTP 503 from https://{host}/health"}
+        s3_seed.put(f"failure/{host}.json", json.dumps({"http_status": 503, **record}), last_modified=failure)
+
+
+def posts(http_server) -> list[dict]:
+    return [request.json() for request in http_server.requests_to(HOOK)]
+
+
+def state_of(s3) -> dict:
+    return Store(s3, TEST_BUCKET).read_state().hosts
+
+
+def lease_exists(s3) -> bool:
+    return "Contents" in s3.list_objects_v2(Bucket=TEST_BUCKET, Prefix=LEASE_KEY)
+
+
+def count_s3_calls(client) -> list[str]:
+    calls: list[str] = []
+    client.meta.events.register("before-call.s3", lambda model, **_: calls.append(model.name))
+    return calls
+
+
+# --- the main job: one alert, silence, one recovery ---
+
+
+def test_up_then_down_then_silence_then_recovery(env, s3, s3_seed, http_server) -> None:
+    seed_host(s3_seed, "web-1", echo=T0, pulse=T0)
+    assert run_at(T0 + 10 * MIN, s3)["outcome"] == "no_change"
+    assert posts(http_server) == []
+
+    summary = run_at(T0 + 20 * MIN, s3)
+    assert summary["outcome"] == "alerted"
+    assert summary["events"] == {"down": 1, "still_down": 0, "up": 0}
+    assert summary["delivered"] == ["webhook"]
+    [message] = posts(http_server)
+    assert "*DOWN* `web-1`" in message["text"]
+    assert "last successful check 2026-01-01T10:00:00Z (20m 0s ago)" in message["text"]
+    assert state_of(s3)["web-1"].status == "down"
+
+    for minutes in (30, 40):
+        assert run_at(T0 + minutes * MIN, s3)["outcome"] == "no_change"
+    assert len(posts(http_server)) == 1
+
+    seed_host(s3_seed, "web-1", echo=T0 + 45 * MIN, pulse=T0 + 45 * MIN)
+    assert run_at(T0 + 50 * MIN, s3)["events"] == {"down": 0, "still_down": 0, "up": 1}
+    recovery = posts(http_server)[1]["text"]
+    assert "*UP* `web-1`" in recovery
+    assert "down for 45m 0s" in recovery
+    assert state_of(s3) == {}
+    assert run_at(T0 + 60 * MIN, s3)["outcome"] == "no_change"
+    assert len(posts(http_server)) == 2
+    assert not lease_exists(s3)
+
+
+def test_renotify_sends_still_down_reminders(env, s3, s3_seed, http_server) -> None:
+    env.setenv("RENOTIFY_MINUTES", "60")
+    seed_host(s3_seed, "db-2", echo=T0, pulse=T0)
+    run_at(T0 + 20 * MIN, s3)
+    run_at(T0 + 70 * MIN, s3)
+    run_at(T0 + 80 * MIN, s3)
+    assert len(posts(http_server)) == 2
+    assert "*STILL DOWN* `db-2`" in posts(http_server)[1]["text"]
+
+
+def test_one_stale_echo_on_the_second_listing_page_is_alerted(env, s3, s3_seed, http_server) -> None:
+    for i in range(1000):
+        seed_host(s3_seed, f"host-{i:04d}", echo=T0 + 10 * MIN)
+    seed_host(s3_seed, "host-1000", echo=T0)  # sorts last: on the second page
+    summary = run_at(T0 + 16 * MIN, s3)
+    assert summary["hosts"] == 1001
+    assert summary["statuses"] == {"up": 1000, "down": 1, "new": 0}
+    [message] = posts(http_server)
+    assert "`host-1000`" in message["text"]
+    assert message["text"].count("*DOWN*") == 1
+
+
+# --- what the alert says ---
+
+
+def test_alert_names_host_last_success_how_long_ago_and_the_newer_failure(
+    env, s3, s3_seed, http_server
+) -> None:
+    seed_host(
+        s3_seed,
+        "shop",
+        echo=T0,
+        pulse=T0 + 10 * MIN,
+        failure=T0 + 10 * MIN + 2 * SEC,
+        record={
+            "reason": "wrong_body",
+            "failed_at": "2026-01-01T10:10:02Z",
+            "http_status": 200,
+            "expected_excerpt": "ok",
+            "received_excerpt": "<h1>Down for maintenance</h1>",
+        },
+    )
+    # an old failure (before the last echo) is not the reason: the pulses stopped
+    seed_host(s3_seed, "quiet", echo=T0, pulse=T0 - MIN, failure=T0 - 5 * MIN, record={"reason": "timeout"})
+    run_at(T0 + 20 * MIN, s3)
+    text = posts(http_server)[0]["text"]
+    shop = next(line for line in text.splitlines() if "`shop`" in line)
+    assert "last successful check 2026-01-01T10:00:00Z (20m 0s ago)" in shop
+    assert (
+        'Why: wrong body (HTTP 200): expected "ok", received "&lt;h1&gt;Down for maintenance&lt;/h1&gt;" '
+        "(check at 2026-01-01T10:10:02Z)"
+    ) in shop
+    quiet = next(line for line in text.splitlines() if "`quiet`" in line)
+    assert "no pulse since 2026-01-01T09:59:00Z (21m 0s ago)" in quiet
+    assert "timeout" not in quiet
+
+
+def test_new_host_is_saved_without_a_message_then_alerted_once_as_never_successful(
+    env, s3, s3_seed, http_server
+) -> None:
+    seed_host(
+        s3_seed,
+        "batch-7",
+        pulse=T0,
+        failure=T0 + 2 * SEC,
+        record={"reason": "connection", "detail": "refused"},
+    )
+    summary = run_at(T0 + 5 * MIN, s3)
+    assert summary["outcome"] == "state_saved"
+    assert posts(http_server) == []
+    assert state_of(s3) == {"batch-7": HostState("new", since=T0)}
+
+    seed_host(s3_seed, "batch-7", pulse=T0 + 10 * MIN, failure=T0 + 10 * MIN + 2 * SEC)
+    assert run_at(T0 + 15 * MIN, s3)["outcome"] == "no_change"  # exactly stale_after: not yet
+    assert run_at(T0 + 16 * MIN, s3)["outcome"] == "alerted"
+    assert run_at(T0 + 26 * MIN, s3)["outcome"] == "no_change"
+    [message] = posts(http_server)
+    assert "last successful check: never (new host, first seen 2026-01-01T10:00:00Z" in message["text"]
+
+
+def test_retired_host_is_dropped_without_a_message(env, s3, http_server) -> None:
+    store = Store(s3, TEST_BUCKET)
+    store.write_state(
+        {"gone": HostState("down", since=T0, last_ok_at=T0, notified_at=T0)}, etag=None, run_id="r", now=T0
+    )
+    summary = run_at(T0 + 60 * MIN, s3)
+    assert summary["outcome"] == "state_saved"
+    assert state_of(s3) == {}
+    assert posts(http_server) == []
+
+
+def test_an_unreadable_state_is_replaced(env, s3, s3_seed, http_server, json_logs) -> None:
+    s3.put_object(Bucket=TEST_BUCKET, Key=STATE_KEY, Body=b"{truncated")
+    seed_host(s3_seed, "web-1", echo=T0, pulse=T0)
+    assert run_at(T0 + 5 * MIN, s3)["outcome"] == "state_saved"
+    assert Store(s3, TEST_BUCKET).read_state().unreadable is False
+    assert run_at(T0 + 6 * MIN, s3)["outcome"] == "no_change"
+    assert sum(line.get("outcome") == "state_reset" for line in json_logs) == 1
+
+
+# --- storm control ---
+
+
+def test_storm_of_500_hosts_down_at_once_is_one_message(env, s3, s3_seed, http_server) -> None:
+    env.setenv("ALERT_MAX_HOSTS_LISTED", "20")
+    for i in range(500):
+        seed_host(s3_seed, f"node-{i:03d}", echo=T0, pulse=T0, failure=T0 + MIN)
+    calls = count_s3_calls(s3)
+    summary = run_at(T0 + 20 * MIN, s3)
+    [message] = posts(http_server)
+    lines = message["text"].splitlines()
+    assert lines[0].startswith("*pulse-echo*: 500 down ")
+    assert [line.split("`")[1] for line in lines[1:-1]] == [f"node-{i:03d}" for i in range(20)]
+    assert lines[-1].startswith("…and 480 more (480 down)")
+    assert summary["events_sent"] == 500
+    assert summary["listed"] == 20
+    assert calls.count("GetObject") == 1 + 20  # the state, and one failure record per named host
+    assert len(state_of(s3)) == 500
+
+
+# --- formats ---
+
+
+def test_json_format(env, s3, s3_seed, http_server) -> None:
+    env.setenv("ALERT_WEBHOOK_FORMAT", "json")
+    seed_host(s3_seed, "web-1", echo=T0, pulse=T0, failure=T0 + 5 * MIN)
+    run_at(T0 + 20 * MIN, s3)
+    [document] = posts(http_server)
+    assert document["schema"] == "pulse-echo.alert/1"
+    assert document["run"]["bucket"] == TEST_BUCKET
+    assert document["run"]["counts"] == {"down": 1, "still_down": 0, "up": 0}
+    [event] = document["events"]
+    assert (event["event"], event["host"], event["last_ok_at"], event["since"]) == (
+        "down",
+        "web-1",
+        "2026-01-01T10:00:00Z",
+        "2026-01-01T10:00:00Z",
+    )
+    assert event["reason"]["code"] == "http_status"
+    assert event["reason"]["detail"] == "HTTP 503 from https://web-1/health"
+
+
+@pytest.mark.parametrize("configured", [False, True])
+def test_slack_channel_username_and_icon_only_when_configured(
+    env, s3, s3_seed, http_server, configured
+) -> None:
+    if configured:
+        env.setenv("SLACK_CHANNEL", "#medical-check")
+        env.setenv("SLACK_USERNAME", "medic")
+        env.setenv("SLACK_ICON_EMOJI", ":exclamation:")
+    seed_host(s3_seed, "web-1", echo=T0, pulse=T0)
+    run_at(T0 + 20 * MIN, s3)
+    [message] = posts(http_server)
+    if configured:
+        assert (message["channel"], message["username"], message["icon_emoji"]) == (
+            "#medical-check",
+            "medic",
+            ":exclamation:",
+        )
+    else:
+        assert set(message) == {"text"}
+
+
+# --- delivery: at least once, never twice ---
+
+
+@pytest.mark.parametrize(("status", "body"), [(404, "no_service"), (400, "invalid_payload")])
+def test_webhook_refusal_fails_the_run_with_state_unchanged(
+    env, s3, s3_seed, http_server, json_logs, status, body
+):
+    http_server.route(HOOK, status, body)
+    seed_host(s3_seed, "web-1", echo=T0, pulse=T0)
+    with pytest.raises(WebhookError) as caught:
+        run_at(T0 + 20 * MIN, s3)
+    assert caught.value.status == status
+    assert len(http_server.requests_to(HOOK)) == 1  # not retried
+    assert state_of(s3) == {}
+    assert not lease_exists(s3)
+    refused = [line for line in json_logs if line.get("outcome") == "refused"]
+    assert (refused[0]["status"], refused[0]["body"]) == (status, body)
+    assert HOOK not in json.dumps(json_logs)
+
+
+def test_webhook_500_is_retried_then_fails_the_run(env, s3, s3_seed, http_server) -> None:
+    http_server.route(HOOK, 500, "rollup_error")
+    seed_host(s3_seed, "web-1", echo=T0, pulse=T0)
+    waits: list[float] = []
+    with pytest.raises(WebhookError, match="HTTP 500"):
+        run_at(T0 + 20 * MIN, s3, sleep=waits.append)
+    assert len(http_server.requests_to(HOOK)) == 3
+    assert waits == [1.0, 2.0]
+    assert state_of(s3) == {}
+
+
+def test_webhook_429_with_retry_after_then_200_is_delivered_once(env, s3, s3_seed, http_server) -> None:
+    http_server.route(HOOK, responses=[(429, {"Retry-After": "1"}, "rate_limited"), (200, {}, "ok")])
+    seed_host(s3_seed, "web-1", echo=T0, pulse=T0)
+    started = time.monotonic()
+    assert run_at(T0 + 20 * MIN, s3, sleep=time.sleep)["outcome"] == "alerted"
+    assert time.monotonic() - started >= 1.0
+    assert len(http_server.requests_to(HOOK)) == 2
+    assert run_at(T0 + 30 * MIN, s3)["outcome"] == "no_change"
+    assert len(http_server.requests_to(HOOK)) == 2
+
+
+def test_webhook_that_fails_then_recovers_delivers_exactly_once(env, s3, s3_seed, http_server) -> None:
+    http_server.route(HOOK, responses=[(500, {}, "down")] * 3 + [(200, {}, "ok")])
+    seed_host(s3_seed, "web-1", echo=T0, pulse=T0)
+
+    with pytest.raises(WebhookError):
+        run_at(T0 + 20 * MIN, s3)  # run 1: three 500s
+    assert state_of(s3) == {}
+    assert not lease_exists(s3)
+
+    assert run_at(T0 + 30 * MIN, s3)["outcome"] == "alerted"  # run 2: accepted
+    assert run_at(T0 + 40 * MIN, s3)["outcome"] == "no_change"  # run 3: nothing
+    answers = [request for request in http_server.requests_to(HOOK)]
+    assert len(answers) == 4
+    assert http_server.routes[HOOK].calls == 4
+    assert all("*DOWN* `web-1`" in request.json()["text"] for request in answers)
+
+
+def test_two_overlapping_runs_deliver_once(env, s3, s3_seed, http_server, json_logs) -> None:
+    http_server.route(HOOK, 200, "ok", delay=1.5)  # run A is still posting when run B starts
+    seed_host(s3_seed, "web-1", echo=T0, pulse=T0)
+    results: dict[str, object] = {}
+
+    def run_a() -> None:
+        results["a"] = run_at(T0 + 20 * MIN, s3)
+
+    thread = threading.Thread(target=run_a)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not http_server.requests_to(HOOK) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert lease_exists(s3)
+    results["b"] = run_at(T0 + 20 * MIN + SEC, s3)
+    thread.join(timeout=30)
+
+    assert results["b"]["outcome"] == "lease_held"
+    assert results["a"]["outcome"] == "alerted"
+    assert run_at(T0 + 30 * MIN, s3)["outcome"] == "no_change"
+    assert len(http_server.requests_to(HOOK)) == 1
+    assert any(line.get("outcome") == "lease_held" for line in json_logs)
+
+
+class LambdaContext:
+    """The parts of the Lambda context object check_result uses."""
+
+    aws_request_id = "req-deadline"
+
+    def __init__(self, remaining_ms: int) -> None:
+        self.ends = time.monotonic() + remaining_ms / 1000
+
+    def get_remaining_time_in_millis(self) -> int:
+        return int((self.ends - time.monotonic()) * 1000)
+
+
+def test_webhook_retries_stop_before_the_invocation_times_out(env, s3, http_server) -> None:
+    """With 12 s left (10 s kept for the rest), one 500 is all there is time for: the run fails
+    cleanly, releasing the lease, instead of being killed."""
+    http_server.route(HOOK, 500, "busy")
+    s3.put_object(Bucket=TEST_BUCKET, Key="pulse/web-1.json", Body=b"{}")
+    store = Store(s3, TEST_BUCKET)
+    store.write_state(
+        {"web-1": HostState("new", since=datetime.now(timezone.utc) - 20 * MIN)},
+        etag=None,
+        run_id="r",
+        now=T0,
+    )
+    started = time.monotonic()
+    with pytest.raises(WebhookError) as caught:
+        check_result.handler({}, LambdaContext(remaining_ms=12_000))
+    assert caught.value.attempts == 1
+    assert time.monotonic() - started < 5
+    assert not lease_exists(s3)
+
+
+def test_a_live_lease_from_another_run_skips_the_run(env, s3, s3_seed, http_server) -> None:
+    seed_host(s3_seed, "web-1", echo=T0, pulse=T0)
+    Store(s3, TEST_BUCKET).acquire_lease("other-run", T0 + 19 * MIN, timedelta(seconds=900))
+    summary = run_at(T0 + 20 * MIN, s3)
+    assert summary["outcome"] == "lease_held"
+    assert posts(http_server) == []
+    # once it has expired (the other run crashed), a run takes over and sends
+    assert run_at(T0 + 40 * MIN, s3)["outcome"] == "alerted"
+
+
+# --- cost per run ---
+
+
+def test_s3_requests_per_run_stay_within_the_listing_bound(env, s3, s3_seed, http_server) -> None:
+    hosts = 3000
+    for i in range(hosts):
+        seed_host(s3_seed, f"h{i:04d}", echo=T0 + 10 * MIN, pulse=T0 + 10 * MIN)
+    for name in ("h0007", "h2999"):  # the two that change: stale, with a newer failure
+        seed_host(s3_seed, name, echo=T0, pulse=T0 + 10 * MIN, failure=T0 + 10 * MIN)
+    calls = count_s3_calls(s3)
+
+    summary = run_at(T0 + 16 * MIN, s3)
+    assert summary["events"]["down"] == 2
+    changed = 2
+    bound = 3 * math.ceil(hosts / 1000) + 5 + changed
+    assert len(calls) <= bound
+    assert summary["s3_requests"] == len(calls)
+    assert calls.count("ListObjectsV2") == 3 + 3 + 1  # echo/, pulse/ (3,000 keys each), failure/ (2)
+    assert calls.count("GetObject") == 1 + changed  # the state + the two failure records
+
+    calls.clear()
+    assert run_at(T0 + 20 * MIN, s3)["outcome"] == "no_change"
+    assert len(calls) <= 3 * math.ceil(hosts / 1000) + 5
+    assert calls.count("GetObject") == 1
+
+
+# --- SNS and SSM ---
+
+
+def test_sns_receives_the_json_payload(env, s3, s3_seed, http_server) -> None:
+    sns = boto3.client("sns", region_name="us-east-1")
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    topic = sns.create_topic(Name="pulse-echo-alerts")["TopicArn"]
+    queue_url = sqs.create_queue(QueueName="alerts")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    sns.subscribe(
+        TopicArn=topic, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "true"}
+    )
+    env.setenv("ALERT_SNS_TOPIC_ARN", topic)
+    seed_host(s3_seed, "web-1", echo=T0, pulse=T0, failure=T0 + MIN)
+
+    summary = run_at(T0 + 20 * MIN, s3, sns=sns)
+    assert summary["delivered"] == ["webhook", "sns"]
+    [message] = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10)["Messages"]
+    document = json.loads(message["Body"])
+    assert document["schema"] == "pulse-echo.alert/1"
+    assert [(e["event"], e["host"]) for e in document["events"]] == [("down", "web-1")]
+    assert document["events"][0]["reason"]["code"] == "http_status"
+    assert "text" in posts(http_server)[0]  # the webhook still got the Slack format
+
+
+def test_sns_failure_fails_the_run_and_keeps_the_state(env, s3, s3_seed, http_server) -> None:
+    sns = boto3.client("sns", region_name="us-east-1")
+    env.setenv("ALERT_SNS_TOPIC_ARN", "arn:aws:sns:us-east-1:123456789012:no-such-topic")
+    seed_host(s3_seed, "web-1", echo=T0, pulse=T0)
+    with pytest.raises(ClientError):
+        run_at(T0 + 20 * MIN, s3, sns=sns)
+    assert state_of(s3) == {}
+    assert not lease_exists(s3)
+
+
+def test_webhook_url_from_ssm_is_read_once_per_container(env, s3, http_server) -> None:
+    ssm = boto3.client("ssm", region_name="us-east-1")
+    ssm.put_parameter(Name="/pulse-echo/webhook", Value=http_server.url(HOOK), Type="SecureString")
+    env.delenv("ALERT_WEBHOOK_URL")
+    env.setenv("ALERT_WEBHOOK_SSM_PARAMETER_NAME", "/pulse-echo/webhook")
+    s3.put_object(Bucket=TEST_BUCKET, Key="pulse/web-1.json", Body=b"{}")  # a new host: state saved
+
+    context = SimpleNamespace(aws_request_id="req-1")
+    assert check_result.handler({}, context)["outcome"] == "state_saved"
+    ssm.delete_parameter(Name="/pulse-echo/webhook")
+    s3.delete_object(Bucket=TEST_BUCKET, Key="pulse/web-1.json")
+    assert check_result.handler({}, context)["outcome"] == "state_saved"  # cached: no second read
+
+    check_result.reset()
+    with pytest.raises(ConfigError, match="ALERT_WEBHOOK_SSM_PARAMETER_NAME"):
+        check_result.handler({}, context)
+
+
+def test_webhook_url_from_ssm_delivers(env, s3, s3_seed, http_server) -> None:
+    ssm = boto3.client("ssm", region_name="us-east-1")
+    ssm.put_parameter(Name="webhook", Value=http_server.url(HOOK), Type="SecureString")
+    env.delenv("ALERT_WEBHOOK_URL")
+    env.setenv("ALERT_WEBHOOK_SSM_PARAMETER_NAME", "webhook")
+    seed_host(s3_seed, "web-1", echo=T0, pulse=T0)
+    config = Config.from_env()
+    assert check_result.run(config, s3=s3, ssm=ssm, now=T0 + 20 * MIN)["outcome"] == "alerted"
+    assert len(posts(http_server)) == 1
+
+
+# --- the event and the configuration ---
+
+
+@pytest.mark.parametrize(
+    ("event", "shape"),
+    [
+        (load_event("eventbridge_scheduled_event.json"), "scheduled"),
+        (load_event("eventbridge_scheduled_event_detail_string.json"), "detail_string"),
+        ({"detail": "{}"}, "detail_string"),
+        ({}, "empty"),
+    ],
+)
+def test_the_accepted_event_shapes_run(env, s3, http_server, json_logs, event, shape) -> None:
+    s3.put_object(Bucket=TEST_BUCKET, Key="echo/web-1.json", Body=b"{}")
+    s3.put_object(Bucket=TEST_BUCKET, Key="pulse/web-1.json", Body=b"{}")
+    assert describe_event(event) == shape
+    summary = check_result.handler(event, SimpleNamespace(aws_request_id="req-1"))
+    assert summary["outcome"] == "no_change"
+    assert summary["run_id"] == "req-1"
+    assert summary["statuses"] == {"up": 1, "down": 0, "new": 0}
+    invoked = next(line for line in json_logs if line["message"] == "check_result invoked")
+    assert invoked["event_shape"] == shape
+
+
+@pytest.mark.parametrize("event", [{"foo": 1}, {"detail": "not json"}, [1, 2], None])
+def test_other_events_are_logged_and_run_anyway(env, s3, json_logs, event) -> None:
+    summary = check_result.handler(event, None)
+    assert summary["outcome"] == "no_change"
+    assert any(line["message"] == "unexpected event shape; running anyway" for line in json_logs)
+
+
+def test_decisions_are_logged_one_line_each_and_never_the_webhook_url(env, s3, s3_seed, json_logs) -> None:
+    seed_host(
+        s3_seed, "web-1", echo=T0, pulse=T0, failure=T0 + MIN, record={"reason": "timeout", "detail": "slow"}
+    )
+    seed_host(s3_seed, "new-1", pulse=T0 + 19 * MIN)
+    run_at(T0 + 20 * MIN, s3)
+    decisions = {line["host"]: line for line in json_logs if line["message"] == "host decision"}
+    assert (decisions["web-1"]["outcome"], decisions["web-1"]["reason"]) == ("alert_down", "timeout")
+    assert (decisions["new-1"]["outcome"], decisions["new-1"]["reason"]) == ("tracked_new", "no_check_result")
+    assert HOOK not in json.dumps(json_logs)
+    finished = next(line for line in json_logs if line["message"] == "run finished")
+    assert finished["outcome"] == "alerted"
+
+
+@pytest.mark.parametrize(
+    ("changes", "variable"),
+    [
+        ({"PULSE_ECHO_BUCKET": None}, "PULSE_ECHO_BUCKET"),
+        ({"ALERT_WEBHOOK_URL": None}, "ALERT_WEBHOOK_URL"),
+        ({"ALERT_WEBHOOK_URL": "ftp://example.com/x"}, "ALERT_WEBHOOK_URL"),
+        ({"ALERT_WEBHOOK_SSM_PARAMETER_NAME": "/x"}, "ALERT_WEBHOOK_SSM_PARAMETER_NAME"),
+        ({"STALE_AFTER_MINUTES": "0"}, "STALE_AFTER_MINUTES"),
+        ({"RENOTIFY_MINUTES": "-1"}, "RENOTIFY_MINUTES"),
+        ({"ALERT_WEBHOOK_FORMAT": "xml"}, "ALERT_WEBHOOK_FORMAT"),
+        ({"ALERT_MAX_HOSTS_LISTED": "many"}, "ALERT_MAX_HOSTS_LISTED"),
+        ({"WEBHOOK_MAX_ATTEMPTS": "0"}, "WEBHOOK_MAX_ATTEMPTS"),
+        ({"WEBHOOK_TIMEOUT_SECONDS": "0"}, "WEBHOOK_TIMEOUT_SECONDS"),
+        ({"RUN_LEASE_SECONDS": "nan"}, "RUN_LEASE_SECONDS"),
+    ],
+)
+def test_configuration_errors_name_the_variable(env, changes, variable) -> None:
+    for name, value in changes.items():
+        if value is None:
+            env.delenv(name, raising=False)
+        else:
+            env.setenv(name, value)
+    with pytest.raises(ConfigError, match=variable) as caught:
+        Config.from_env()
+    assert "ftp://example.com" not in str(caught.value)
+
+
+def test_configuration_defaults_and_secret_kept_out_of_repr(env, http_server) -> None:
+    config = Config.from_env()
+    assert config.stale_after == timedelta(minutes=15)
+    assert config.renotify_after is None
+    assert (config.webhook_format, config.max_hosts_listed, config.webhook_max_attempts) == ("slack", 20, 3)
+    assert config.run_lease == timedelta(seconds=900)
+    assert HOOK not in repr(config)
+    env.setenv("STALE_AFTER_MINUTES", "0.5")
+    env.setenv("RENOTIFY_MINUTES", "0")
+    assert Config.from_env().stale_after == timedelta(seconds=30)
+
+
+def test_state_and_lease_keys_are_outside_pulse(env) -> None:
+    assert not STATE_KEY.startswith("pulse/")
+    assert not LEASE_KEY.startswith("pulse/")
