@@ -1,0 +1,554 @@
+"""scripts/pulse-status: the status table and --json, with check_result's own status logic.
+
+Most tests call the script's main(argv) in-process against moto's mock_aws,
+with moto's clock pinned (``moto_clock``) so that every LastModified, age and
+reason is exact. The real command line runs in a subprocess against a moto
+server (module-scoped) at least once: --help, a listing, a wrong bucket and
+missing credentials. The README's "Operations" examples are checked against a
+fresh run of the same scenario
+(``PYTHONPATH=lambda_src .venv/bin/python tests/unit/test_scripts_status.py``
+prints them).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.machinery
+import importlib.util
+import io
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from types import ModuleType
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+from pulse_echo.common import isoformat
+from pulse_echo.status import HostState, host_statuses
+from pulse_echo.store import Store
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPTS = ROOT / "scripts"
+README = ROOT / "README.md"
+VENV_BIN = Path(sys.executable).parent
+EXAMPLE_BUCKET = "my-pulse-echo-bucket"
+NOW = datetime(2026, 1, 1, 10, 0, tzinfo=timezone.utc)
+
+
+def load_script(name: str) -> ModuleType:
+    """Import ``scripts/<name>`` (no .py suffix) as a module, to call its main(argv)."""
+    loader = importlib.machinery.SourceFileLoader(name.replace("-", "_"), str(SCRIPTS / name))
+    spec = importlib.util.spec_from_loader(loader.name, loader)
+    assert spec is not None
+    module = importlib.util.module_from_spec(spec)
+    loader.exec_module(module)
+    return module
+
+
+pulse_status = load_script("pulse-status")
+pulse_forget = load_script("pulse-forget")
+
+
+# --- fixtures and helpers ---
+
+
+@pytest.fixture
+def moto_clock(monkeypatch: pytest.MonkeyPatch) -> Callable[[datetime], None]:
+    """Pin moto's clock: objects written after ``set_time(t)`` get ``LastModified == t``."""
+    import moto.s3.models
+
+    current = {"now": NOW}
+    monkeypatch.setattr(moto.s3.models, "utcnow", lambda: current["now"].replace(tzinfo=None))
+
+    def set_time(moment: datetime) -> None:
+        current["now"] = moment
+
+    return set_time
+
+
+def at(hh_mm: str) -> datetime:
+    hours, minutes = hh_mm.split(":")
+    return NOW.replace(hour=int(hours), minute=int(minutes))
+
+
+def pulse_body(host: str) -> bytes:
+    return json.dumps(
+        {"url": f"https://{host.split('/')[-1].replace(' ', '-')}.example.com/health", "body": "ok"}
+    ).encode()
+
+
+def put(s3: object, bucket: str, key: str, body: bytes, when: datetime, clock: Callable) -> None:
+    clock(when)
+    s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/json")
+
+
+def failure_body(reason: str, detail: str, failed_at: datetime, **extra: object) -> bytes:
+    record = {
+        "failed_at": isoformat(failed_at),
+        "url": "https://example.com/health",
+        "reason": reason,
+        "detail": detail,
+        "http_status": None,
+        "elapsed_ms": 5003,
+        "expected_excerpt": None,
+        "received_excerpt": None,
+    }
+    record.update(extra)
+    return json.dumps(record).encode()
+
+
+def seed_example(s3: object, bucket: str, clock: Callable[[datetime], None]) -> None:
+    """The README scenario, seen at NOW (10:00 UTC) with the 15-minute threshold:
+
+    - ``web-1``: pulse and echo 2 minutes ago: up.
+    - ``web-2``: echo 10 minutes ago, then a failed check (HTTP 503): up, failing.
+    - ``db-1``: checks fail (timeout) since 09:10; alerted at 09:30: down.
+    - ``rack 2/cache ü``: turned off at 08:40, alerted at 09:00: down, pulse stopped.
+    - ``new-host``: first pulse 5 minutes ago, the check got the wrong body: new.
+    """
+    for host, when in [
+        ("web-1", "09:58"),
+        ("web-2", "09:50"),
+        ("db-1", "09:10"),
+        ("rack 2/cache ü", "08:40"),
+    ]:
+        put(s3, bucket, f"echo/{host}.json", b"{}", at(when), clock)
+    for host, when in [
+        ("web-1", "09:58"),
+        ("web-2", "09:58"),
+        ("db-1", "09:58"),
+        ("rack 2/cache ü", "08:40"),
+        ("new-host", "09:55"),
+    ]:
+        put(s3, bucket, f"pulse/{host}.json", pulse_body(host), at(when), clock)
+    failures = {
+        "web-2": (
+            "09:58",
+            failure_body(
+                "http_status",
+                "HTTP 503 from https://web-2.example.com/health",
+                at("09:58"),
+                http_status=503,
+            ),
+        ),
+        "db-1": ("09:58", failure_body("timeout", "db-1.example.com:443 sent nothing for 5 s", at("09:58"))),
+        "new-host": (
+            "09:55",
+            failure_body(
+                "wrong_body",
+                "the body differs from the expected one",
+                at("09:55"),
+                http_status=200,
+                expected_excerpt="ok",
+                received_excerpt="starting",
+            ),
+        ),
+    }
+    for host, (when, body) in failures.items():
+        put(s3, bucket, f"failure/{host}.json", body, at(when), clock)
+    clock(at("09:30"))
+    Store(s3, bucket).write_state(
+        {
+            "db-1": HostState(
+                status="down", since=at("09:10"), last_ok_at=at("09:10"), notified_at=at("09:30")
+            ),
+            "rack 2/cache ü": HostState(
+                status="down", since=at("08:40"), last_ok_at=at("08:40"), notified_at=at("09:00")
+            ),
+        },
+        etag=None,
+        run_id="example-run",
+        now=at("09:30"),
+    )
+
+
+def run_main(module: ModuleType, argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    status = module.main(argv)
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def moto_endpoint() -> Iterator[str]:
+    """A moto server on 127.0.0.1:<free port> for this module; yields its URL."""
+    port = free_port()
+    server = VENV_BIN / "moto_server"
+    command = [str(server)] if server.exists() else [sys.executable, "-m", "moto.server"]
+    process = subprocess.Popen(
+        [*command, "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/moto-api/", timeout=1):
+                    break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("moto_server did not start") from None
+                time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def cli_env(tmp_path: Path, endpoint: str, *, credentials: bool = True) -> dict[str, str]:
+    env = {
+        "PATH": f"{VENV_BIN}{os.pathsep}/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "LANG": "C.UTF-8",
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_CONFIG_FILE": str(tmp_path / "no-aws-config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "no-aws-credentials"),
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+    if credentials:
+        env.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
+    return env
+
+
+def run_cli(name: str, args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """Run ``scripts/<name>`` by its path, as a user would (its shebang, the venv's python first on PATH)."""
+    return subprocess.run(
+        [str(SCRIPTS / name), *args], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+def assert_one_line_error(err: str, *words: str) -> None:
+    lines = err.splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("pulse-status: ")
+    assert "Traceback" not in err
+    for word in words:
+        assert word in lines[0]
+
+
+# --- the table and --json ---
+
+
+def test_help(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        pulse_status.main(["--help"])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: pulse-status [-h] --bucket NAME [--json]")
+    assert "--stale-after-minutes N" in out
+    assert "--now" not in out
+
+
+def test_table_shows_every_host_with_status_age_reason_and_since(
+    s3: object, moto_clock: Callable, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.conftest import TEST_BUCKET
+
+    seed_example(s3, TEST_BUCKET, moto_clock)
+    status, out, err = run_main(pulse_status, ["--bucket", TEST_BUCKET, "--now", isoformat(NOW)], capsys)
+    assert (status, err) == (0, "")
+    lines = out.splitlines()
+    assert lines[0].split() == ["HOST", "STATUS", "LAST", "ECHO", "SINCE", "REASON"]
+    rows = {line.split("  ")[0].strip(): line for line in lines[1:6]}
+    assert list(rows) == ["db-1", "rack 2/cache ü", "new-host", "web-1", "web-2"]  # problems first
+    cells = {host: re.split(r"  +", line, maxsplit=4) for host, line in rows.items()}
+    assert cells["db-1"][1:4] == ["down", "50m 0s ago", "2026-01-01T09:10:00Z (50m 0s)"]
+    assert cells["rack 2/cache ü"][1:4] == ["down", "1h 20m ago", "2026-01-01T08:40:00Z (1h 20m)"]
+    assert cells["new-host"][1:4] == ["new", "never", "2026-01-01T09:55:00Z (5m 0s)"]
+    assert cells["web-1"][1:] == ["up", "2m 0s ago", "-", "-"]
+    assert cells["web-2"][1:4] == ["up (failing)", "10m 0s ago", "2026-01-01T09:58:00Z (2m 0s)"]
+    # The REASON column is the shared logic's sentence, as check_result's alert gives it.
+    store = Store(s3, TEST_BUCKET)
+    observations = store.list_observations()
+    failures = store.read_failures([h for h, o in observations.items() if o.failing])
+    for row in host_statuses(observations, store.read_state().hosts, NOW, timedelta(minutes=15), failures):
+        assert cells[row.host][4] == ("-" if row.reason is None else row.reason.detail)
+    assert "db-1.example.com:443 sent nothing for 5 s" in cells["db-1"][4]
+    assert "HTTP 503" in cells["web-2"][4]
+    assert '"starting"' in cells["new-host"][4]
+    assert lines[-1] == (
+        f"5 hosts in s3://{TEST_BUCKET}: 2 down, 1 new, 2 up (stale after 15 min, at 2026-01-01T10:00:00Z)"
+    )
+    for column in ("STATUS", "LAST ECHO", "SINCE", "REASON"):  # aligned under the header
+        start = lines[0].index(column)
+        assert all(line[start - 2 : start] == "  " and line[start] != " " for line in lines[1:6])
+
+
+def test_json_is_check_results_own_evaluation(
+    s3: object, moto_clock: Callable, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--json holds exactly what pulse_echo.status.host_statuses says, read through pulse_echo.store."""
+    from tests.conftest import TEST_BUCKET
+
+    seed_example(s3, TEST_BUCKET, moto_clock)
+    status, out, err = run_main(
+        pulse_status, ["--bucket", TEST_BUCKET, "--json", "--now", isoformat(NOW)], capsys
+    )
+    assert (status, err) == (0, "")
+    document = json.loads(out)
+    store = Store(s3, TEST_BUCKET)
+    observations = store.list_observations()
+    failures = store.read_failures([h for h, o in observations.items() if o.failing])
+    expected = host_statuses(observations, store.read_state().hosts, NOW, timedelta(minutes=15), failures)
+    assert sorted(document["hosts"], key=lambda row: row["host"]) == [row.to_dict() for row in expected]
+    assert document["counts"] == {"down": 2, "new": 1, "up": 2}
+    assert document["now"] == "2026-01-01T10:00:00Z"
+    assert document["stale_after_minutes"] == 15
+    by_host = {row["host"]: row for row in document["hosts"]}
+    assert by_host["db-1"]["reason"]["code"] == "timeout"
+    assert by_host["rack 2/cache ü"]["reason"]["code"] == "pulse_stopped"
+    assert by_host["new-host"]["reason"]["code"] == "wrong_body"
+    assert by_host["web-1"]["reason"] is None
+    assert by_host["web-1"]["age_seconds"] == 120
+
+
+def test_threshold_comes_from_the_option_or_the_environment(
+    s3: object, moto_clock: Callable, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.conftest import TEST_BUCKET
+
+    put(s3, TEST_BUCKET, "pulse/h.json", pulse_body("h"), at("09:50"), moto_clock)
+    put(s3, TEST_BUCKET, "echo/h.json", b"{}", at("09:50"), moto_clock)
+    base = ["--bucket", TEST_BUCKET, "--json", "--now", isoformat(NOW)]
+
+    def status_of(argv: list[str]) -> str:
+        code, out, err = run_main(pulse_status, argv, capsys)
+        assert (code, err) == (0, "")
+        return json.loads(out)["hosts"][0]["status"]
+
+    assert status_of(base) == "up"  # 10 minutes old, threshold 15
+    assert status_of([*base, "--stale-after-minutes", "5"]) == "down"
+    assert status_of([*base, "--stale-after-minutes", "9.99"]) == "down"
+    monkeypatch.setenv("STALE_AFTER_MINUTES", "5")
+    assert status_of(base) == "down"
+    assert status_of([*base, "--stale-after-minutes", "30"]) == "up"
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "abc", "nan", "inf"])
+def test_threshold_must_be_positive(value: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        pulse_status.main(["--bucket", "b", f"--stale-after-minutes={value}"])
+    assert exit_info.value.code == 2
+    assert "--stale-after-minutes" in capsys.readouterr().err
+
+
+def test_empty_bucket_shows_no_hosts(s3: object, capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.conftest import TEST_BUCKET
+
+    status, out, _ = run_main(pulse_status, ["--bucket", TEST_BUCKET, "--now", isoformat(NOW)], capsys)
+    assert status == 0
+    assert out.splitlines()[0].split()[0] == "HOST"
+    assert out.splitlines()[-1].startswith(f"0 hosts in s3://{TEST_BUCKET}: 0 down, 0 new, 0 up")
+
+
+def test_nasty_host_names_are_shown_on_one_line_and_aligned(
+    s3: object, moto_clock: Callable, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.conftest import TEST_BUCKET
+
+    hosts = ["a/b c+d%20e", "日本語ホスト", "e\u0301cole", "tab\there", "new\nline"]
+    for host in hosts:
+        put(s3, TEST_BUCKET, f"pulse/{host}.json", pulse_body("x"), at("09:58"), moto_clock)
+        put(s3, TEST_BUCKET, f"echo/{host}.json", b"{}", at("09:58"), moto_clock)
+    status, out, _ = run_main(pulse_status, ["--bucket", TEST_BUCKET, "--now", isoformat(NOW)], capsys)
+    assert status == 0
+    lines = out.splitlines()
+    assert len(lines) == 1 + len(hosts) + 2
+    assert "a/b c+d%20e" in out
+    assert "日本語ホスト" in out
+    assert "tab\\there" in out
+    assert "new\\nline" in out
+    widths = {pulse_status.display_width(line[: line.index(" up ") + 1]) for line in lines[1:-2]}
+    assert len(widths) == 1, lines  # the STATUS column starts at the same terminal column
+    status, out, _ = run_main(pulse_status, ["--bucket", TEST_BUCKET, "--json"], capsys)
+    assert sorted(row["host"] for row in json.loads(out)["hosts"]) == sorted(hosts)
+
+
+def test_turned_off_host_keeps_showing_down(
+    s3: object, moto_clock: Callable, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.conftest import TEST_BUCKET
+
+    put(s3, TEST_BUCKET, "pulse/off.json", pulse_body("off"), at("09:00"), moto_clock)
+    put(s3, TEST_BUCKET, "echo/off.json", b"{}", at("09:00"), moto_clock)
+    for later in (NOW, NOW + timedelta(days=3), NOW + timedelta(days=400)):
+        status, out, _ = run_main(
+            pulse_status, ["--bucket", TEST_BUCKET, "--json", "--now", isoformat(later)], capsys
+        )
+        assert status == 0
+        (row,) = json.loads(out)["hosts"]
+        assert (row["status"], row["reason"]["code"]) == ("down", "pulse_stopped")
+        assert row["since"] == "2026-01-01T09:00:00Z"
+
+
+# --- clean errors ---
+
+
+def test_wrong_bucket_is_one_line(s3: object, capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, err = run_main(pulse_status, ["--bucket", "no-such-bucket-here"], capsys)
+    assert (status, out) == (1, "")
+    assert_one_line_error(err, "no-such-bucket-here", "NoSuchBucket")
+
+
+@pytest.mark.parametrize(
+    ("code", "http_status", "words"),
+    [
+        ("AccessDenied", 403, ["access denied to s3://b-denied", "s3:ListBucket"]),
+        ("InvalidAccessKeyId", 403, ["access denied", "InvalidAccessKeyId"]),
+        ("SlowDown", 503, ["S3 error on s3://b-denied: SlowDown"]),
+    ],
+)
+def test_access_denied_and_other_s3_errors_are_one_line(
+    aws_env: None,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    code: str,
+    http_status: int,
+    words: list[str],
+) -> None:
+    client = boto3.client("s3", region_name="us-east-1")
+    stubber = Stubber(client)
+    stubber.add_client_error(
+        "list_objects_v2", service_error_code=code, service_message="nope", http_status_code=http_status
+    )
+    stubber.activate()
+    monkeypatch.setattr(pulse_status, "s3_client", lambda region: client)
+    status, out, err = run_main(pulse_status, ["--bucket", "b-denied"], capsys)
+    assert (status, out) == (1, "")
+    assert_one_line_error(err, *words)
+
+
+# --- the real command line ---
+
+
+def test_command_line_against_a_moto_server(tmp_path: Path, moto_endpoint: str) -> None:
+    client = boto3.client(
+        "s3",
+        endpoint_url=moto_endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="k",
+        aws_secret_access_key="s",
+    )
+    client.create_bucket(Bucket="status-cli")
+    for host in ("web 1/ü+%", "other"):
+        client.put_object(Bucket="status-cli", Key=f"pulse/{host}.json", Body=pulse_body("x"))
+    client.put_object(Bucket="status-cli", Key="echo/web 1/ü+%.json", Body=b"{}")
+    env = cli_env(tmp_path, moto_endpoint)
+
+    result = run_cli("pulse-status", ["--help"], env)
+    assert result.returncode == 0
+    assert "usage: pulse-status" in result.stdout
+
+    result = run_cli("pulse-status", ["--bucket", "status-cli", "--json"], env)
+    assert result.returncode == 0, result.stderr
+    rows = {row["host"]: row["status"] for row in json.loads(result.stdout)["hosts"]}
+    assert rows == {"web 1/ü+%": "up", "other": "new"}
+
+    result = run_cli("pulse-status", ["--bucket", "status-cli"], env)
+    assert result.returncode == 0, result.stderr
+    assert "web 1/ü+%" in result.stdout
+
+    result = run_cli("pulse-status", ["--bucket", "no-such-bucket-here"], env)
+    assert result.returncode == 1
+    assert_one_line_error(result.stderr, "NoSuchBucket")
+
+    result = run_cli(
+        "pulse-status", ["--bucket", "status-cli"], cli_env(tmp_path, moto_endpoint, credentials=False)
+    )
+    assert result.returncode == 1
+    assert_one_line_error(result.stderr, "no AWS credentials found")
+
+    result = run_cli("pulse-status", [], env)
+    assert result.returncode == 2
+    assert "--bucket" in result.stderr
+
+
+def test_script_finds_its_package_through_a_symlink(tmp_path: Path) -> None:
+    link = tmp_path / "pulse-status"
+    link.symlink_to(SCRIPTS / "pulse-status")
+    result = subprocess.run(
+        [sys.executable, str(link), "--help"], capture_output=True, text=True, cwd=tmp_path, check=False
+    )
+    assert result.returncode == 0, result.stderr
+
+
+# --- the README's "Operations" examples ---
+
+
+def readme_examples(s3: object, clock: Callable[[datetime], None]) -> dict[str, str]:
+    """Run the README scenario in EXAMPLE_BUCKET: {block name: exact text, command line included}."""
+    s3.create_bucket(Bucket=EXAMPLE_BUCKET)
+    seed_example(s3, EXAMPLE_BUCKET, clock)
+
+    def run(module: ModuleType, argv: list[str]) -> str:
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = module.main([*argv, "--now", isoformat(NOW)])
+        assert (code, err.getvalue()) == (0, ""), err.getvalue()
+        return out.getvalue()
+
+    status = ["--bucket", EXAMPLE_BUCKET]
+    blocks = {"status": f"$ pulse-status --bucket {EXAMPLE_BUCKET}\n" + run(pulse_status, status)}
+    document = json.loads(run(pulse_status, [*status, "--json"]))
+    document["hosts"] = [row for row in document["hosts"] if row["host"] == "db-1"] + ["…"]
+    shown = json.dumps(document, ensure_ascii=False, indent=2).replace('"…"', "…")
+    blocks["status-json"] = f"$ pulse-status --bucket {EXAMPLE_BUCKET} --json\n{shown}\n"
+    forget = ["--bucket", EXAMPLE_BUCKET, "--yes", "rack 2/cache ü"]
+    blocks["forget"] = f"$ pulse-forget --bucket {EXAMPLE_BUCKET} --yes 'rack 2/cache ü'\n" + run(
+        pulse_forget, forget
+    )
+    blocks["status-after"] = f"$ pulse-status --bucket {EXAMPLE_BUCKET}\n" + run(pulse_status, status)
+    return blocks
+
+
+def test_readme_examples_are_the_real_output(s3: object, moto_clock: Callable) -> None:
+    readme = README.read_text(encoding="utf-8")
+    start = readme.index("<!-- SECTION:operations -->")
+    section = readme[start : readme.index("<!-- /SECTION:operations -->", start)]
+    for name, text in readme_examples(s3, moto_clock).items():
+        assert f"```console\n{text}```" in section, (
+            f"README example {name!r} differs from a fresh run:\n{text}"
+        )
+
+
+def print_readme_examples() -> None:
+    """Print the README examples, to paste them (see the module docstring)."""
+    import moto.s3.models
+    from moto import mock_aws
+
+    current = {"now": NOW}
+    moto.s3.models.utcnow = lambda: current["now"].replace(tzinfo=None)
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "k",
+        "AWS_SECRET_ACCESS_KEY": "s",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        os.environ[name] = value
+    os.environ.pop("AWS_ENDPOINT_URL", None)
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="us-east-1")
+        for name, text in readme_examples(s3, lambda moment: current.update(now=moment)).items():
+            print(f"<!-- {name} -->\n```console\n{text}```\n")
+
+
+if __name__ == "__main__":
+    print_readme_examples()
