@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 .PHONY: help venv build test unit e2e lint fmt docs demo bench clean test-urllib3-1.26
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9.-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
 
 $(STAMP): requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -41,15 +41,34 @@ unit: build ## unit tests only
 e2e: build ## end-to-end tests only (real Terraform against the local emulator)
 	$(PY) -m pytest tests/e2e
 
-lint: $(STAMP) ## ruff, terraform fmt -check and validate
+# checkov pins an old `packaging` that conflicts with pytest 9: its own venv.
+VENV_CHECKOV := .venv-checkov
+$(VENV_CHECKOV)/.installed: requirements-checkov.txt
+	$(PYTHON) -m venv $(VENV_CHECKOV)
+	$(VENV_CHECKOV)/bin/python -m pip install --quiet -r requirements-checkov.txt
+	touch $@
+
+# The module only (the example and generated test roots are not the product).
+# BC_SKIP_MAPPING and --skip-download keep checkov offline.
+CHECKOV_FLAGS := --directory . --framework terraform --skip-download --compact --quiet \
+	--skip-path '\.toolchain' --skip-path '\.venv' --skip-path '\.terraform' \
+	--skip-path tests --skip-path examples --skip-path build
+
+lint: $(STAMP) $(VENV_CHECKOV)/.installed ## ruff, terraform fmt -check and validate (module, example), checkov
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(PY) tools/tf.py lint
+	BC_SKIP_MAPPING=TRUE $(VENV_CHECKOV)/bin/checkov $(CHECKOV_FLAGS)
+
+docs: $(STAMP) ## write the README's inputs/outputs tables from variables.tf and outputs.tf
+	$(PY) tools/tfdocs.py
 
 fmt: $(STAMP) ## format Python and Terraform
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
+	$(PY) tools/tf.py fmt
 
-demo: build ## the main job, end to end, on a local AWS emulator (about 2 minutes)
+demo: build ## the main job, end to end, on a local AWS emulator (about a minute)
 	$(PY) tools/demo.py
 
 bench: build ## benchmarks: scale, cold start, time to alert, cost (not part of test)

@@ -1,0 +1,320 @@
+"""End-to-end fixtures: the module applied by real Terraform to a local AWS emulator.
+
+One session: ``moto_server`` on a free 127.0.0.1 port, the offline toolchain
+(tools/tf.py), and a test root module (generated into a temporary directory)
+that calls the module with ``source`` = the repository root, provider 3.39
+pointed at the emulator, ``lambda_runtime = "python3.8"`` (3.39 rejects newer
+runtimes at plan time), ``stale_after_minutes = 0.05`` and a webhook receiver
+on 127.0.0.1. It is applied once per session; ``tests/e2e/test_teardown.py``
+destroys it last (the fixture destroys it too, should that test not run).
+
+The functions are run from their deployed zips by tools/lambda_service.py,
+which plays the Lambda service (DESIGN.md section 4).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.httpserver import LocalHttpServer, start_http_server
+from tools import tf
+from tools.lambda_service import DeployedFunction, Invocation, PulseRouter, scheduled_event
+
+ROOT = tf.ROOT
+BUILD_DIR = ROOT / "build"  # where `make build` writes the zips (the module's default)
+MAIN_PREFIX = "e2e-main"
+MAIN_BUCKET = "pulse-echo-e2e-main"
+WEBHOOK_PATH = "/hook/T000/B000/XXXX"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run test_teardown.py (destroy, then check nothing is left) after everything else."""
+    items.sort(key=lambda item: item.path.name == "test_teardown.py")
+
+
+@dataclass
+class Timings:
+    """Seconds taken by each Terraform command of the session (for the report)."""
+
+    values: dict[str, float] = field(default_factory=dict)
+
+    def record(self, name: str, seconds: float) -> None:
+        self.values[name] = round(seconds, 1)
+
+
+_TIMINGS = Timings()
+
+
+@pytest.fixture(scope="session")
+def timings() -> Timings:
+    return _TIMINGS
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Print how long each Terraform command took (apply, plan, destroy)."""
+    if _TIMINGS.values:
+        terminalreporter.write_line(
+            "Terraform timings (s): " + ", ".join(f"{k} {v}" for k, v in _TIMINGS.values.items())
+        )
+
+
+@pytest.fixture(scope="session")
+def zips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The function zips from `make build`, copied once per session.
+
+    The main instance deploys the copies (lambda_package_dir), so a `make build`
+    in another terminal during the run cannot make the deployed code and the
+    zips the tests compare it with differ. The second instance uses the
+    module's default package directory.
+    """
+    paths = {name: BUILD_DIR / f"{name}.zip" for name in ("check_echo", "check_result")}
+    missing = [str(path) for path in paths.values() if not path.is_file()]
+    if missing:
+        pytest.fail(f"missing {', '.join(missing)}: run `make build` (make e2e does it)")
+    snapshot = tmp_path_factory.mktemp("build")
+    for name, path in paths.items():
+        shutil.copyfile(path, snapshot / path.name)
+        paths[name] = snapshot / path.name
+    return paths
+
+
+@pytest.fixture(scope="session")
+def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tf.Emulator]:
+    """moto_server on 127.0.0.1:<free port>, for the whole session."""
+    log = tmp_path_factory.mktemp("moto") / "moto_server.log"
+    with tf.Emulator(log_path=log) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def webhook() -> Iterator[LocalHttpServer]:
+    """The alert webhook receiver (answers 200 "ok" like Slack), for the whole session."""
+    server, stop = start_http_server()
+    server.route(WEBHOOK_PATH, 200, "ok")
+    try:
+        yield server
+    finally:
+        stop()
+
+
+@pytest.fixture(scope="session")
+def targets() -> Iterator[LocalHttpServer]:
+    """The monitored hosts' health endpoints (probe targets), for the whole session."""
+    server, stop = start_http_server()
+    try:
+        yield server
+    finally:
+        stop()
+
+
+def write_root(directory: Path, endpoint: str, body: str) -> Path:
+    """Write a root module (provider 3.39 on the emulator + ``body``) into ``directory``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "main.tf").write_text(
+        tf.required_providers_block() + "\n" + tf.emulator_provider_block(endpoint) + "\n" + body,
+        encoding="utf-8",
+    )
+    return directory
+
+
+def main_module_arguments(webhook_url: str, package_dir: Path) -> dict[str, object]:
+    """Inputs of the main test instance: every optional feature the emulator can show."""
+    return {
+        "bucket_name": MAIN_BUCKET,
+        "name_prefix": MAIN_PREFIX,
+        "alert_webhook_url": webhook_url,
+        "lambda_runtime": "python3.8",
+        "stale_after_minutes": 0.05,
+        "allow_private_targets": True,
+        "force_destroy": True,
+        "slack_channel": "#medical-check",
+        "slack_username": "medic",
+        "slack_icon_emoji": ":exclamation:",
+        # One attempt per run: a refused alert must be sent again by the next run.
+        "webhook_max_attempts": 1,
+        "webhook_timeout_seconds": 5,
+        "alert_sns_topic_arn": tf.Raw("aws_sns_topic.alerts.arn"),
+        "alarm_sns_topic_arn": tf.Raw("aws_sns_topic.alarms.arn"),
+        "alarms_enabled": True,  # the topic is created in the same apply
+        "failure_destination_arn": tf.Raw("aws_sqs_queue.failed_invocations.arn"),
+        "tags": {"suite": "e2e", "owner": "pulse-echo"},
+        "lambda_package_dir": str(package_dir),
+    }
+
+
+MAIN_ROOT_EXTRAS = """
+resource "aws_sns_topic" "alarms" {
+  name = "e2e-main-alarms"
+}
+
+resource "aws_sns_topic" "alerts" {
+  name = "e2e-main-alerts"
+}
+
+# The structured alerts, as a subscriber (PagerDuty, e-mail...) would get them.
+resource "aws_sqs_queue" "alerts" {
+  name = "e2e-main-alerts"
+}
+
+resource "aws_sns_topic_subscription" "alerts" {
+  topic_arn            = aws_sns_topic.alerts.arn
+  protocol             = "sqs"
+  endpoint             = aws_sqs_queue.alerts.arn
+  raw_message_delivery = true
+}
+
+resource "aws_sqs_queue" "failed_invocations" {
+  name = "e2e-main-failed-invocations"
+}
+
+output "module" {
+  value     = module.pulse_echo
+  sensitive = false
+}
+
+output "alarm_topic_arn" {
+  value = aws_sns_topic.alarms.arn
+}
+
+output "alert_queue_url" {
+  value = aws_sqs_queue.alerts.id
+}
+
+output "failed_invocations_queue_arn" {
+  value = aws_sqs_queue.failed_invocations.arn
+}
+"""
+
+
+@dataclass
+class Deployment:
+    """The applied main instance: its outputs, the emulator, and Lambda played locally."""
+
+    terraform: tf.Terraform
+    emulator: tf.Emulator
+    outputs: dict[str, Any]
+    arguments: dict[str, object]
+    zips: dict[str, Path]
+    destroyed: bool = False
+
+    @property
+    def module(self) -> dict[str, Any]:
+        return self.outputs["module"]
+
+    @property
+    def bucket(self) -> str:
+        return self.module["bucket_name"]
+
+    def client(self, service: str) -> Any:
+        return self.emulator.boto3_client(service)
+
+    def function(self, kind: str) -> DeployedFunction:
+        """check_echo or check_result as deployed (configuration read from the emulator)."""
+        return DeployedFunction.fetch(
+            self.client("lambda"),
+            self.module[f"{kind}_function_name"],
+            self.zips[kind],
+            self.emulator.endpoint,
+        )
+
+    def upload_pulse(self, host: str, url: str, body: str) -> list[Invocation]:
+        """Upload ``pulse/<host>.json`` as a host would, and deliver the S3 event as S3 would."""
+        key = f"pulse/{host}.json"
+        self.client("s3").put_object(
+            Bucket=self.bucket,
+            Key=key,
+            Body=json.dumps({"url": url, "body": body}).encode(),
+            ContentType="application/json",
+        )
+        echo = self.function("check_echo")
+        router = PulseRouter(self.client("s3"), self.bucket, {echo.arn: echo})
+        return router.object_created(key, self.emulator.client_environment())
+
+    def run_schedule(self) -> Invocation:
+        """Deliver one EventBridge scheduled event to the rule's target, as EventBridge would."""
+        events = self.client("events")
+        rule_name = self.module["schedule_rule_name"]
+        rule_arn = events.describe_rule(Name=rule_name)["Arn"]
+        (target,) = events.list_targets_by_rule(Rule=rule_name)["Targets"]
+        result = self.function("check_result")
+        assert target["Arn"] == result.arn
+        return result.invoke(scheduled_event(rule_arn), self.emulator.client_environment(), check=False)
+
+    def object(self, key: str) -> dict[str, Any] | None:
+        """The JSON body of ``key`` in the bucket, or None when absent."""
+        try:
+            response = self.client("s3").get_object(Bucket=self.bucket, Key=key)
+        except self.client("s3").exceptions.NoSuchKey:
+            return None
+        return json.loads(response["Body"].read())
+
+    def keys(self, prefix: str = "") -> list[str]:
+        """Every key under ``prefix`` in the bucket."""
+        paginator = self.client("s3").get_paginator("list_objects_v2")
+        return [
+            item["Key"]
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix)
+            for item in page.get("Contents", [])
+        ]
+
+    def clear_bucket(self) -> None:
+        """Delete every object: hosts, records and check_result's state (a fresh start)."""
+        s3 = self.client("s3")
+        for key in self.keys():
+            s3.delete_object(Bucket=self.bucket, Key=key)
+
+    def sns_alerts(self) -> list[dict[str, Any]]:
+        """The structured alerts published to the SNS topic since the last call, as the
+        subscribed SQS queue received them."""
+        sqs = self.client("sqs")
+        queue = self.outputs["alert_queue_url"]
+        alerts = []
+        while True:
+            messages = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])
+            if not messages:
+                return alerts
+            for message in messages:
+                body = json.loads(message["Body"])
+                alerts.append(json.loads(body["Message"]) if "TopicArn" in body else body)
+                sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
+
+    def destroy(self, timings: Timings | None = None) -> None:
+        if not self.destroyed:
+            seconds = self.terraform.destroy()
+            self.destroyed = True
+            if timings is not None:
+                timings.record("destroy (main)", seconds)
+
+
+@pytest.fixture(scope="session")
+def deployment(
+    tmp_path_factory: pytest.TempPathFactory,
+    emulator: tf.Emulator,
+    webhook: LocalHttpServer,
+    zips: dict[str, Path],
+    timings: Timings,
+) -> Iterator[Deployment]:
+    """The main instance, applied once per session (destroyed at the end)."""
+    arguments = main_module_arguments(webhook.url(WEBHOOK_PATH), zips["check_echo"].parent)
+    root = tmp_path_factory.mktemp("root-main")
+    body = tf.module_block("pulse_echo", tf.local_source(ROOT, root), arguments) + MAIN_ROOT_EXTRAS
+    write_root(root, emulator.endpoint, body)
+    terraform = tf.Terraform(root)
+    start = time.monotonic()
+    terraform.init()
+    timings.record("init", time.monotonic() - start)
+    deployed = Deployment(terraform, emulator, {}, arguments, zips)
+    try:
+        timings.record("apply (main)", terraform.apply())
+        deployed.outputs = terraform.outputs()
+        yield deployed
+    finally:
+        deployed.destroy(timings)

@@ -1,0 +1,298 @@
+"""The module's life with Terraform: no drift, two instances side by side, and wrong
+inputs stopped at plan time with a message that says what to do."""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import MAIN_PREFIX, ROOT, WEBHOOK_PATH, Deployment, Timings, write_root
+from tests.httpserver import LocalHttpServer
+from tools import tf
+from tools.lambda_service import DeployedFunction, scheduled_event
+
+
+def _plain(text: str) -> str:
+    """Terraform's diagnostics without box drawing and line wrapping."""
+    return " ".join(text.replace("│", " ").replace("╵", " ").replace("╷", " ").split())
+
+
+def test_a_second_plan_right_after_apply_has_no_changes(deployment: Deployment, timings: Timings) -> None:
+    started = time.monotonic()
+    code, text = deployment.terraform.plan_exit_code()
+    timings.record("plan (no changes)", time.monotonic() - started)
+    assert code == 0, f"the second plan wants changes (drift):\n{text}"
+
+
+SECOND_ROOT_EXTRAS = """
+resource "aws_vpc" "probes" {
+  cidr_block = "10.42.0.0/16"
+}
+
+resource "aws_subnet" "probes" {
+  vpc_id     = aws_vpc.probes.id
+  cidr_block = "10.42.1.0/24"
+}
+
+resource "aws_security_group" "probes" {
+  name   = "e2e-second-probes"
+  vpc_id = aws_vpc.probes.id
+}
+
+resource "aws_kms_key" "webhook" {
+  description = "e2e-second webhook parameter"
+}
+
+resource "aws_ssm_parameter" "webhook" {
+  name   = "/e2e-second/alert-webhook-url"
+  type   = "SecureString"
+  key_id = aws_kms_key.webhook.arn
+  value  = var.webhook_url
+}
+
+resource "aws_sns_topic" "failed_invocations" {
+  name = "e2e-second-failed-invocations"
+}
+
+variable "webhook_url" {
+  type      = string
+  sensitive = true
+}
+
+output "module" {
+  value = module.second
+}
+
+output "subnet_id" {
+  value = aws_subnet.probes.id
+}
+
+output "security_group_id" {
+  value = aws_security_group.probes.id
+}
+
+output "kms_key_arn" {
+  value = aws_kms_key.webhook.arn
+}
+
+output "failed_invocations_topic_arn" {
+  value = aws_sns_topic.failed_invocations.arn
+}
+"""
+
+
+def test_a_second_instance_applies_beside_the_first_without_a_clash(
+    deployment: Deployment,
+    emulator: tf.Emulator,
+    webhook: LocalHttpServer,
+    zips: dict[str, Path],
+    tmp_path_factory: pytest.TempPathFactory,
+    timings: Timings,
+) -> None:
+    """Also the other way to configure it: webhook from SSM (customer KMS key), check_echo in
+    a VPC, a cron schedule, failed invocations to SNS, alarms without a topic."""
+    arguments = {
+        "bucket_name": "pulse-echo-e2e-second",
+        "name_prefix": "e2e-second",
+        "alert_webhook_url": None,
+        "alert_webhook_ssm_parameter_name": "/e2e-second/alert-webhook-url",
+        "alert_webhook_ssm_kms_key_arn": tf.Raw("aws_kms_key.webhook.arn"),
+        "lambda_runtime": "python3.8",
+        "force_destroy": True,
+        "vpc_subnet_ids": [tf.Raw("aws_subnet.probes.id")],
+        "vpc_security_group_ids": [tf.Raw("aws_security_group.probes.id")],
+        "check_schedule_expression": "cron(0/15 * * * ? *)",
+        "schedule_period_seconds": 900,
+        "alarms_enabled": True,
+        "failure_destination_arn": tf.Raw("aws_sns_topic.failed_invocations.arn"),
+        "check_result_reserved_concurrency": None,
+        "lambda_package_dir": str(zips["check_result"].parent),
+    }
+    root = tmp_path_factory.mktemp("root-second")
+    body = tf.module_block("second", tf.local_source(ROOT, root), arguments)
+    write_root(root, emulator.endpoint, body + SECOND_ROOT_EXTRAS)
+    terraform = tf.Terraform(root, env={"TF_VAR_webhook_url": webhook.url(WEBHOOK_PATH)})
+    terraform.init()
+    try:
+        timings.record("apply (second)", terraform.apply())
+        outputs = terraform.outputs()
+        second = outputs["module"]
+        lambda_client = emulator.boto3_client("lambda")
+        names = {f["FunctionName"] for f in lambda_client.list_functions()["Functions"]}
+        assert {
+            f"{MAIN_PREFIX}-check-echo",
+            f"{MAIN_PREFIX}-check-result",
+            "e2e-second-check-echo",
+            "e2e-second-check-result",
+        } <= names
+        assert second["bucket_name"] == "pulse-echo-e2e-second"
+        assert second["schedule_rule_name"] == "e2e-second-check-result"
+        assert second["schedule_rule_name"] != deployment.module["schedule_rule_name"]
+
+        # The webhook URL is not in the function's configuration, only the parameter's name.
+        result = DeployedFunction.fetch(
+            lambda_client,
+            second["check_result_function_name"],
+            zips["check_result"],
+            emulator.endpoint,
+        )
+        assert "ALERT_WEBHOOK_URL" not in result.environment
+        assert result.environment["ALERT_WEBHOOK_SSM_PARAMETER_NAME"] == "/e2e-second/alert-webhook-url"
+        assert "ReservedConcurrentExecutions" not in lambda_client.get_function_concurrency(
+            FunctionName=result.name
+        )
+        # ...and check_result reads it at run time (an empty bucket: a run with nothing to say).
+        run = result.invoke(
+            scheduled_event(
+                emulator.boto3_client("events").describe_rule(Name=second["schedule_rule_name"])["Arn"]
+            ),
+            emulator.client_environment(),
+        )
+        assert run.result["outcome"] == "no_change"
+
+        echo = lambda_client.get_function(FunctionName=second["check_echo_function_name"])["Configuration"]
+        assert echo["VpcConfig"]["SubnetIds"] == [outputs["subnet_id"]]
+        assert echo["VpcConfig"]["SecurityGroupIds"] == [outputs["security_group_id"]]
+
+        iam = emulator.boto3_client("iam")
+        echo_policy = {
+            statement["Sid"]: statement
+            for statement in iam.get_role_policy(
+                RoleName="e2e-second-check-echo", PolicyName="least-privilege"
+            )["PolicyDocument"]["Statement"]
+        }
+        # The one documented exception to "no Resource *": Lambda's VPC network interfaces.
+        eni = echo_policy["ManageVpcNetworkInterfaces"]
+        assert eni["Resource"] == "*"
+        assert all(action.startswith("ec2:") and "*" not in action for action in eni["Action"])
+        assert echo_policy["SendFailedInvocations"]["Action"] == "sns:Publish"
+        assert echo_policy["SendFailedInvocations"]["Resource"] == outputs["failed_invocations_topic_arn"]
+        assert iam.list_attached_role_policies(RoleName="e2e-second-check-echo")["AttachedPolicies"] == []
+
+        result_policy = {
+            statement["Sid"]: statement
+            for statement in iam.get_role_policy(
+                RoleName="e2e-second-check-result", PolicyName="least-privilege"
+            )["PolicyDocument"]["Statement"]
+        }
+        parameter_arn = "arn:aws:ssm:us-east-1:123456789012:parameter/e2e-second/alert-webhook-url"
+        assert result_policy["ReadWebhookParameter"]["Action"] == "ssm:GetParameter"
+        assert result_policy["ReadWebhookParameter"]["Resource"] == parameter_arn
+        decrypt = result_policy["DecryptWebhookParameter"]
+        assert decrypt["Action"] == "kms:Decrypt"
+        assert decrypt["Resource"] == outputs["kms_key_arn"]
+        assert decrypt["Condition"] == {"StringEquals": {"kms:ViaService": ["ssm.us-east-1.amazonaws.com"]}}
+        assert "ManageVpcNetworkInterfaces" not in result_policy
+
+        alarms = emulator.boto3_client("cloudwatch").describe_alarms(AlarmNamePrefix="e2e-second-")[
+            "MetricAlarms"
+        ]
+        assert len(alarms) == 5
+        assert {alarm["Period"] for alarm in alarms} == {
+            900
+        }  # schedule_period_seconds, for the cron schedule
+        assert all(alarm["AlarmActions"] == [] for alarm in alarms)
+    finally:
+        timings.record("destroy (second)", terraform.destroy())
+    # The first instance is untouched.
+    code, text = deployment.terraform.plan_exit_code()
+    assert code == 0, text
+
+
+MINIMAL_ARGUMENTS: dict[str, object] = {
+    "bucket_name": "pulse-echo-e2e-plan-only",
+    "alert_webhook_url": "https://hooks.example.com/services/T000/B000/XXXX",
+    "lambda_runtime": "python3.8",
+}
+
+
+@pytest.fixture(scope="module")
+def plan_only_root(emulator: tf.Emulator, tmp_path_factory: pytest.TempPathFactory) -> tf.Terraform:
+    """A root module that is only planned, with the module's inputs rewritten per test."""
+    root = tmp_path_factory.mktemp("root-plan-only")
+    terraform = tf.Terraform(root)
+    _write_call(terraform, emulator.endpoint, MINIMAL_ARGUMENTS)
+    terraform.init()
+    return terraform
+
+
+def test_the_default_package_dir_is_the_modules_build_dir(
+    plan_only_root: tf.Terraform, emulator: tf.Emulator
+) -> None:
+    _write_call(plan_only_root, emulator.endpoint, MINIMAL_ARGUMENTS)
+    code, text = plan_only_root.plan_exit_code()
+    assert code == 2
+    assert "/build/check_echo.zip" in text
+    assert "/build/check_result.zip" in text
+
+
+def _write_call(terraform: tf.Terraform, endpoint: str, arguments: dict[str, object]) -> None:
+    source = tf.local_source(ROOT, terraform.workdir)
+    write_root(terraform.workdir, endpoint, tf.module_block("pulse_echo", source, arguments))
+
+
+def _plan_errors(terraform: tf.Terraform, endpoint: str, arguments: dict[str, object]) -> str:
+    _write_call(terraform, endpoint, arguments)
+    return _plain(terraform.plan_error())
+
+
+def test_invalid_inputs_fail_at_plan_with_a_message_naming_them(
+    plan_only_root: tf.Terraform, emulator: tf.Emulator
+) -> None:
+    errors = _plan_errors(
+        plan_only_root,
+        emulator.endpoint,
+        {
+            "bucket_name": "作成したバケット",  # the original design's console test event
+            "alert_webhook_url": "ftp://hooks.example.com/x",
+            "stale_after_minutes": 0,
+            "check_schedule_expression": "every 10 minutes",
+            "alert_webhook_format": "teams",
+            "lambda_runtime": "nodejs20.x",
+            "name_prefix": "pulse echo",
+            "log_retention_days": 10,
+            "check_result_reserved_concurrency": 0,
+        },
+    )
+    for expected in (
+        "The bucket_name must be a valid S3 bucket name",
+        "The alert_webhook_url must be an https:// URL",
+        "The stale_after_minutes must be greater than 0.",
+        "The check_schedule_expression must be rate(1 minute), rate(N minutes)",
+        'The alert_webhook_format must be "slack" or "json".',
+        "The lambda_runtime must be a Python 3 runtime",
+        "The name_prefix must be 1-32 letters",
+        "The log_retention_days must be one of",
+        "The check_result_reserved_concurrency must be null",
+    ):
+        assert expected in errors, f"{expected!r} not in:\n{errors}"
+
+
+def test_inconsistent_inputs_and_a_missing_build_fail_at_plan(
+    plan_only_root: tf.Terraform, emulator: tf.Emulator, tmp_path: Path
+) -> None:
+    errors = _plan_errors(
+        plan_only_root,
+        emulator.endpoint,
+        {
+            "bucket_name": "pulse-echo-e2e-plan-only",
+            "alert_webhook_url": "https://hooks.example.com/services/T000/B000/XXXX",
+            "alert_webhook_ssm_parameter_name": "/pulse-echo/webhook",
+            "lambda_runtime": "python3.8",
+            "lambda_package_dir": str(tmp_path),  # empty: no zips built
+            "check_echo_timeout_seconds": 20,  # (3 + 5) x (3 + 1) = 32 s of probing
+            "vpc_subnet_ids": ["subnet-0123456789abcdef0"],
+        },
+    )
+    for expected in (
+        f"The Lambda package {tmp_path}/check_echo.zip does not exist: run `make build`",
+        f"The Lambda package {tmp_path}/check_result.zip does not exist: run `make build`",
+        "Set exactly one of alert_webhook_url and alert_webhook_ssm_parameter_name",
+        "The check_echo timeout (20 s) must exceed the probe budget",
+        "Set vpc_subnet_ids and vpc_security_group_ids together",
+    ):
+        assert expected in errors, f"{expected!r} not in:\n{errors}"
+    assert not re.search(r"(?<!\w)Error: (?!Resource precondition failed)", errors), errors

@@ -1,0 +1,175 @@
+"""The job, end to end: pulses uploaded to the emulator, the deployed functions run
+from their zips (Lambda played locally), alerts arriving at a webhook on 127.0.0.1.
+
+The deployed instance has ``stale_after_minutes = 0.05`` (3 s) and one webhook
+attempt per run. Each test starts from an empty bucket (no hosts, no state).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.e2e.conftest import WEBHOOK_PATH, Deployment
+from tests.httpserver import LocalHttpServer, RecordedRequest
+
+STALE_SECONDS = 3.0  # stale_after_minutes = 0.05
+PAST_STALE = STALE_SECONDS + 1.0
+
+
+@pytest.fixture
+def fresh(deployment: Deployment, webhook: LocalHttpServer, targets: LocalHttpServer) -> Iterator[Deployment]:
+    """An empty bucket, a webhook answering 200 "ok", the SNS queue drained."""
+    deployment.clear_bucket()
+    deployment.sns_alerts()
+    webhook.route(WEBHOOK_PATH, 200, "ok")
+    yield deployment
+    deployment.clear_bucket()
+
+
+class Webhook:
+    """The alert posts received since it was created."""
+
+    def __init__(self, server: LocalHttpServer) -> None:
+        self.server = server
+        self.start = len(server.requests_to(WEBHOOK_PATH))
+
+    def posts(self) -> list[RecordedRequest]:
+        return [r for r in self.server.requests_to(WEBHOOK_PATH)[self.start :] if r.method == "POST"]
+
+    def texts(self) -> list[str]:
+        return [post.json()["text"] for post in self.posts()]
+
+
+def _run_ok(deployment: Deployment) -> dict[str, Any]:
+    invocation = deployment.run_schedule()
+    assert invocation.ok, invocation.error
+    return invocation.result
+
+
+def _events(alert: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {event["host"]: event for event in alert["events"]}
+
+
+def test_an_uploaded_pulse_gives_an_echo(fresh: Deployment, targets: LocalHttpServer) -> None:
+    url = targets.route("/web-1/health", 200, "ok")
+    # A host name with a space, '+', '/' and non-ASCII: the S3 event carries it URL-encoded.
+    for host in ("web-1", "rack 7/db+1 ü"):
+        (invocation,) = fresh.upload_pulse(host, url, "ok")
+        assert invocation.ok, invocation.error
+        echo = fresh.object(f"echo/{host}.json")
+        assert echo is not None, f"no echo for {host}: {invocation.logs}"
+        assert echo["url"] == url
+        assert echo["http_status"] == 200
+        assert isinstance(echo["elapsed_ms"], int)
+        assert echo["checked_at"].endswith("Z")
+        assert fresh.object(f"failure/{host}.json") is None
+    assert len(targets.requests_to("/web-1/health")) == 2
+
+
+def test_a_host_answering_the_wrong_body_gets_no_echo_and_the_alert_says_why(
+    fresh: Deployment, targets: LocalHttpServer, webhook: LocalHttpServer
+) -> None:
+    url = targets.route("/api-2/health", 200, "maintenance")
+    received = Webhook(webhook)
+
+    (invocation,) = fresh.upload_pulse("api-2", url, "ok")
+    assert invocation.ok, invocation.error
+    assert fresh.object("echo/api-2.json") is None
+    failure = fresh.object("failure/api-2.json")
+    assert failure is not None
+    assert failure["reason"] == "wrong_body"
+    assert failure["url"] == url
+
+    # A host that never succeeded is reported once stale_after has passed since it was first seen failing.
+    assert _run_ok(fresh)["events_sent"] == 0
+    assert received.posts() == []
+    time.sleep(PAST_STALE)
+    assert _run_ok(fresh)["events_sent"] == 1
+
+    (text,) = received.texts()
+    assert "`api-2`" in text
+    assert "maintenance" in text  # what came back, quoted
+    (post,) = received.posts()
+    assert post.json()["channel"] == "#medical-check"
+    assert post.json()["username"] == "medic"
+    assert post.json()["icon_emoji"] == ":exclamation:"
+
+    (alert,) = fresh.sns_alerts()
+    event = _events(alert)["api-2"]
+    assert event["event"] == "down"
+    assert event["never_succeeded"] is True
+    assert event["reason"]["code"] == "wrong_body"
+
+
+def test_a_stale_host_gives_one_alert_then_silence_then_a_recovery(
+    fresh: Deployment, targets: LocalHttpServer, webhook: LocalHttpServer
+) -> None:
+    url = targets.route("/db-3/health", 200, "ok")
+    received = Webhook(webhook)
+
+    (invocation,) = fresh.upload_pulse("db-3", url, "ok")
+    assert invocation.ok, invocation.error
+    assert _run_ok(fresh)["events_sent"] == 0  # up: nothing to say
+
+    time.sleep(PAST_STALE)  # the pulses stop
+    assert _run_ok(fresh)["events_sent"] == 1
+    (down,) = received.texts()
+    assert "DOWN" in down
+    assert "`db-3`" in down
+    (alert,) = fresh.sns_alerts()
+    assert _events(alert)["db-3"]["event"] == "down"
+    assert _events(alert)["db-3"]["last_ok_at"] is not None
+
+    # Still down: the next run says nothing (renotify_minutes = 0).
+    summary = _run_ok(fresh)
+    assert summary["events_sent"] == 0
+    assert len(received.posts()) == 1
+    assert fresh.sns_alerts() == []
+
+    # The host comes back: one recovery message, saying how long it was down.
+    (invocation,) = fresh.upload_pulse("db-3", url, "ok")
+    assert invocation.ok, invocation.error
+    assert _run_ok(fresh)["events_sent"] == 1
+    recovery = received.texts()[1]
+    assert "UP" in recovery
+    assert "`db-3`" in recovery
+    assert "down for" in recovery
+    (alert,) = fresh.sns_alerts()
+    assert _events(alert)["db-3"]["event"] == "up"
+    assert _events(alert)["db-3"]["down_seconds"] >= STALE_SECONDS
+
+    assert _run_ok(fresh)["events_sent"] == 0
+    assert len(received.posts()) == 2
+
+
+def test_an_alert_the_webhook_refused_is_delivered_by_the_next_run_exactly_once(
+    fresh: Deployment, targets: LocalHttpServer, webhook: LocalHttpServer
+) -> None:
+    url = targets.route("/cache-4/health", 200, "ok")
+    (invocation,) = fresh.upload_pulse("cache-4", url, "ok")
+    assert invocation.ok, invocation.error
+    assert _run_ok(fresh)["events_sent"] == 0
+    time.sleep(PAST_STALE)
+
+    webhook.route(WEBHOOK_PATH, responses=[(500, {}, "rollup_error"), (200, {}, "ok")])
+    received = Webhook(webhook)
+
+    refused = fresh.run_schedule()
+    assert not refused.ok  # the invocation fails: Lambda's Errors metric and retries see it
+    assert "500" in (refused.error or "")
+    assert len(received.posts()) == 1
+    assert fresh.sns_alerts() == []  # nothing published before the webhook accepted
+
+    assert _run_ok(fresh)["events_sent"] == 1
+    first, second = received.texts()
+    for text in (first, second):  # the same alert, sent again
+        assert "DOWN" in text
+        assert "`cache-4`" in text
+    assert len(fresh.sns_alerts()) == 1
+
+    assert _run_ok(fresh)["events_sent"] == 0
+    assert len(received.posts()) == 2

