@@ -134,3 +134,16 @@ class S3Seed:
 def s3_seed(s3: object) -> S3Seed:
     """An S3Seed for TEST_BUCKET (moto's ``mock_aws`` is active: see ``s3``)."""
     return S3Seed(bucket=TEST_BUCKET)
+
+
+@pytest.fixture(scope="module")
+def moto_endpoint() -> Iterator[str]:
+    """A moto server on 127.0.0.1:<free port> for one test module (tools/tf.py's Emulator); yields its URL.
+
+    For tests that must cross a real HTTP boundary (the AWS CLI, a script run
+    as a command); in-process tests use the ``s3`` fixture instead.
+    """
+    from tools.tf import Emulator
+
+    with Emulator() as emulator:
+        yield emulator.endpoint
