@@ -169,7 +169,8 @@ def test_each_role_has_least_privilege(deployment: Deployment) -> None:
     # Listing only under pulse/; ...IfExists so a deleted pulse reads as 404, not 403 (see main.tf).
     assert _as_list(echo["ListPulses"]["Action"]) == ["s3:ListBucket"]
     assert _as_list(echo["ListPulses"]["Resource"]) == [bucket_arn]
-    assert echo["ListPulses"]["Condition"] == {"StringLikeIfExists": {"s3:prefix": "pulse/*"}}
+    assert set(echo["ListPulses"]["Condition"]) == {"StringLikeIfExists"}
+    assert _as_list(echo["ListPulses"]["Condition"]["StringLikeIfExists"]["s3:prefix"]) == ["pulse/*"]
     assert _as_list(echo["ReadPulses"]["Action"]) == ["s3:GetObject"]
     assert _as_list(echo["ReadPulses"]["Resource"]) == [f"{bucket_arn}/pulse/*"]
     assert _as_list(echo["WriteEchoesAndFailures"]["Action"]) == ["s3:PutObject"]
