@@ -1,0 +1,542 @@
+"""Monthly AWS cost of pulse-echo at the default settings, from published list prices.
+
+Usage: python bench/cost.py [--json] [--no-measure]
+
+The calculator is plain arithmetic over PRICES (below, each with its source
+and date) and a Usage model. What the functions do per invocation (S3 requests
+and bytes of log lines) is measured, not assumed: unless ``--no-measure``,
+the script runs check_echo once and check_result on a small bucket in moto's
+in-process emulator, counts their S3 calls with a botocore hook and captures
+their JSON log lines. Durations are assumptions (stated below): Lambda bills
+by the millisecond and nothing local predicts a probe's network time.
+
+Everything is us-east-1, x86_64 (the module sets no architecture), 30-day
+months. The always-free allowances (Lambda, CloudWatch Logs) are shown as a
+separate column; S3's 12-month free tier is not subtracted (new accounts
+since July 2025 get credits instead).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import math
+import os
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+for _path in (ROOT / "lambda_src", ROOT):
+    if str(_path) not in sys.path:
+        sys.path.insert(0, str(_path))
+
+MINUTES_PER_MONTH = 30 * 24 * 60  # 43,200: AWS prices per month; we use 30-day months
+
+# --- published list prices, us-east-1 ----------------------------------------------------------
+# Each: (USD, unit, source, as of). "As of" is the date of the page or copy we read; AWS has not
+# changed these particular rates for years, but check the source before quoting them.
+
+PRICES: dict[str, dict[str, Any]] = {
+    "lambda_request": {
+        "usd": 0.20 / 1_000_000,
+        "unit": "request",
+        "source": "https://aws.amazon.com/lambda/pricing/ ($0.20 per 1M requests)",
+        "as_of": "2026-03 (stored copy of the page; same rate since 2014)",
+    },
+    "lambda_gb_second_x86_64": {
+        "usd": 0.0000166667,
+        "unit": "GB-second",
+        "source": "https://aws.amazon.com/lambda/pricing/ (x86, first 6 billion GB-s/month)",
+        "as_of": "2026-03",
+    },
+    "lambda_gb_second_arm64": {
+        "usd": 0.0000133334,
+        "unit": "GB-second",
+        "source": "https://aws.amazon.com/lambda/pricing/ (Arm, first 7.5 billion GB-s/month)",
+        "as_of": "2026-03",
+    },
+    "s3_put_copy_post_list": {
+        "usd": 0.005 / 1000,
+        "unit": "request",
+        "source": "https://aws.amazon.com/s3/pricing/ (S3 Standard: PUT, COPY, POST, LIST $0.005 per 1,000)",
+        "as_of": "2026-03",
+    },
+    "s3_get_and_other": {
+        "usd": 0.0004 / 1000,
+        "unit": "request",
+        "source": "https://aws.amazon.com/s3/pricing/ (S3 Standard: GET and others $0.0004 per 1,000)",
+        "as_of": "2026-03",
+    },
+    "s3_standard_gb_month": {
+        "usd": 0.023,
+        "unit": "GB-month",
+        "source": "https://aws.amazon.com/s3/pricing/ (S3 Standard, first 50 TB)",
+        "as_of": "2026-03",
+    },
+    "eventbridge_scheduled_rule_event": {
+        "usd": 0.0,
+        "unit": "scheduled event",
+        "source": (
+            "https://aws.amazon.com/eventbridge/pricing/ (events AWS itself puts on the default bus, "
+            "which is what a scheduled rule emits, are not charged; EventBridge Scheduler would be "
+            "$1.00 per million after 14 million free invocations a month: $0 here too)"
+        ),
+        "as_of": "2026-03",
+    },
+    "cloudwatch_logs_ingest_gb": {
+        "usd": 0.50,
+        "unit": "GB ingested",
+        "source": "https://aws.amazon.com/cloudwatch/pricing/ (Logs, Standard class, collect/ingest)",
+        "as_of": "2026-02",
+    },
+    "cloudwatch_logs_storage_gb_month": {
+        "usd": 0.03,
+        "unit": "GB-month (compressed)",
+        "source": "https://aws.amazon.com/cloudwatch/pricing/ (Logs, store/archive)",
+        "as_of": "2026-02",
+    },
+}
+
+FREE_TIER = {
+    "lambda_requests": 1_000_000,  # per month, always free
+    "lambda_gb_seconds": 400_000,  # per month, always free (x86 and Arm together)
+    "cloudwatch_logs_gb": 5.0,  # per month: ingestion + storage + Insights scans, always free
+    "source": "https://aws.amazon.com/free/ (always-free offers); S3's 12-month offer is not counted",
+}
+
+# Hosted alternatives: price for a number of monitored jobs, with where it was read.
+ALTERNATIVES: list[dict[str, Any]] = [
+    {
+        "service": "healthchecks.io",
+        "plan": "Hobbyist (free) / Business",
+        "price": "free up to 20 checks; $20/month for up to 100 checks",
+        "usd_per_host_month": 0.20,
+        "at": "100 checks",
+        "source": (
+            "blog.healthchecks.io 'Comparison of Cron Monitoring Services (January 2020)' price table "
+            "(written by healthchecks.io's author); 100-check Business limit: healthchecks.io docs, "
+            "Projects and Teams"
+        ),
+        "as_of": "2020-01 (the newest price table we could read; check healthchecks.io/pricing/)",
+    },
+    {
+        "service": "healthchecks.io",
+        "plan": "Supporter",
+        "price": "$5/month, functionally the free plan (20 checks)",
+        "usd_per_host_month": 0.25,
+        "at": "20 checks",
+        "source": "github.com/sponsors/healthchecks (stored page)",
+        "as_of": "stored page, undated (read 2026-11)",
+    },
+    {
+        "service": "Dead Man's Snitch",
+        "plan": "paid plan for 10-80 snitches",
+        "price": "$19/month",
+        "usd_per_host_month": 19 / 80,
+        "at": "80 snitches",
+        "source": "blog.healthchecks.io 'Comparison of Cron Monitoring Services (January 2020)' price table",
+        "as_of": "2020-01 (deadmanssnitch.com's own pricing page was not in the stored copies)",
+    },
+    {
+        "service": "Cronitor",
+        "plan": "Business (pay as you go)",
+        "price": "$2/monitor/month (+$5 per extra user); Hacker plan free for 5 monitors",
+        "usd_per_host_month": 2.00,
+        "at": "any number of monitors",
+        "source": "cronitor.io/pricing, as transcribed in github.com/api-evangelist/cronitor (plans/)",
+        "as_of": "2026-06-12",
+    },
+]
+
+# --- what the module does at the default settings ---------------------------------------------
+
+
+@dataclass
+class Usage:
+    """Per-month usage model. Defaults are the module's defaults plus stated assumptions.
+
+    Measured fields (``*_requests_*``, ``*_log_bytes_*``) are overwritten with
+    measurements by ``measure_usage()`` when it runs.
+    """
+
+    hosts: int
+    pulse_interval_minutes: float = 10.0  # each host uploads a pulse every 10 minutes (DESIGN.md)
+    schedule_minutes: float = 10.0  # check_schedule_expression = rate(10 minutes)
+    check_echo_memory_mb: float = 128.0  # variables.tf default
+    check_result_memory_mb: float = 256.0  # variables.tf default
+    architecture: str = "x86_64"
+    # Assumption: a probe to a healthy host plus one S3 GET and one PUT, all in-region, ~300 ms.
+    check_echo_seconds: float = 0.3
+    # check_result duration: fixed part + per listed page; measured locally, scaled (see run.py).
+    check_result_seconds_base: float = 0.5
+    check_result_seconds_per_1000_hosts: float = 0.5
+    # S3 requests per check_echo invocation (measured): GETs and PUT-class requests.
+    check_echo_get_requests: float = 1.0
+    check_echo_put_requests: float = 1.0
+    # S3 requests per check_result run (measured): list pages per 1,000 hosts, and constants.
+    check_result_listed_prefixes: int = 3
+    check_result_get_requests: float = 2.0
+    check_result_put_requests: float = 2.0
+    # Bytes of log lines per invocation (measured JSON lines) + Lambda's START/END/REPORT lines.
+    check_echo_log_bytes: float = 400.0
+    check_result_log_bytes: float = 400.0
+    platform_log_bytes: float = 300.0  # START + END + REPORT lines (estimate: ~60 + ~50 + ~190 bytes)
+    log_retention_days: float = 30.0
+    log_compression_ratio: float = 0.15  # CloudWatch bills storage compressed; JSON lines compress ~6:1
+    object_bytes_per_host: float = 3 * 250  # pulse + echo (+ a failure record) of ~250 bytes
+    measured: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def check_echo_invocations(self) -> float:
+        return self.hosts * MINUTES_PER_MONTH / self.pulse_interval_minutes
+
+    @property
+    def check_result_invocations(self) -> float:
+        return MINUTES_PER_MONTH / self.schedule_minutes
+
+    @property
+    def list_pages_per_run(self) -> int:
+        return self.check_result_listed_prefixes * max(1, math.ceil(self.hosts / 1000))
+
+    @property
+    def check_result_seconds(self) -> float:
+        return self.check_result_seconds_base + self.check_result_seconds_per_1000_hosts * self.hosts / 1000
+
+
+@dataclass
+class LineItem:
+    name: str
+    quantity: float
+    unit: str
+    usd: float
+    free_usd: float = 0.0  # part of usd the always-free tier covers
+
+
+def monthly_cost(usage: Usage, prices: dict[str, dict[str, Any]] = PRICES) -> list[LineItem]:
+    """Return the month's line items for ``usage``; ``sum(item.usd)`` is the list-price total.
+
+    ``free_usd`` on each item is the share the always-free tier would cover
+    (Lambda requests and GB-seconds, CloudWatch Logs 5 GB).
+    """
+
+    def price(key: str) -> float:
+        return float(prices[key]["usd"])
+
+    items: list[LineItem] = []
+    echo_n = usage.check_echo_invocations
+    result_n = usage.check_result_invocations
+    requests = echo_n + result_n
+    items.append(LineItem("Lambda requests", requests, "requests", requests * price("lambda_request")))
+
+    gb_seconds = (
+        echo_n * usage.check_echo_memory_mb / 1024 * usage.check_echo_seconds
+        + result_n * usage.check_result_memory_mb / 1024 * usage.check_result_seconds
+    )
+    gb_key = "lambda_gb_second_arm64" if usage.architecture == "arm64" else "lambda_gb_second_x86_64"
+    items.append(LineItem("Lambda compute", gb_seconds, "GB-s", gb_seconds * price(gb_key)))
+
+    pulse_puts = usage.hosts * MINUTES_PER_MONTH / usage.pulse_interval_minutes
+    put_class = (
+        pulse_puts
+        + echo_n * usage.check_echo_put_requests
+        + result_n * (usage.list_pages_per_run + usage.check_result_put_requests)
+    )
+    get_class = echo_n * usage.check_echo_get_requests + result_n * usage.check_result_get_requests
+    items.append(
+        LineItem("S3 PUT/LIST requests", put_class, "requests", put_class * price("s3_put_copy_post_list"))
+    )
+    items.append(LineItem("S3 GET requests", get_class, "requests", get_class * price("s3_get_and_other")))
+    storage_gb = usage.hosts * usage.object_bytes_per_host / 1e9
+    items.append(LineItem("S3 storage", storage_gb, "GB-month", storage_gb * price("s3_standard_gb_month")))
+    items.append(
+        LineItem(
+            "EventBridge schedule", result_n, "events", result_n * price("eventbridge_scheduled_rule_event")
+        )
+    )
+    log_gb = (
+        echo_n * (usage.check_echo_log_bytes + usage.platform_log_bytes)
+        + result_n * (usage.check_result_log_bytes + usage.platform_log_bytes)
+    ) / 1e9
+    items.append(
+        LineItem("CloudWatch Logs ingestion", log_gb, "GB", log_gb * price("cloudwatch_logs_ingest_gb"))
+    )
+    stored_gb = log_gb * usage.log_retention_days / 30 * usage.log_compression_ratio
+    items.append(
+        LineItem(
+            "CloudWatch Logs storage",
+            stored_gb,
+            "GB-month",
+            stored_gb * price("cloudwatch_logs_storage_gb_month"),
+        )
+    )
+    _apply_free_tier(items, prices)
+    return items
+
+
+def _apply_free_tier(items: list[LineItem], prices: dict[str, dict[str, Any]]) -> None:
+    by_name = {item.name: item for item in items}
+    requests = by_name["Lambda requests"]
+    requests.free_usd = min(requests.quantity, FREE_TIER["lambda_requests"]) * prices["lambda_request"]["usd"]
+    compute = by_name["Lambda compute"]
+    per_gb_s = compute.usd / compute.quantity if compute.quantity else 0.0
+    compute.free_usd = min(compute.quantity, FREE_TIER["lambda_gb_seconds"]) * per_gb_s
+    free_gb = FREE_TIER["cloudwatch_logs_gb"]
+    for name in ("CloudWatch Logs ingestion", "CloudWatch Logs storage"):
+        item = by_name[name]
+        covered = min(item.quantity, free_gb)
+        free_gb -= covered
+        item.free_usd = item.usd * (covered / item.quantity) if item.quantity else 0.0
+
+
+def totals(items: list[LineItem]) -> tuple[float, float]:
+    """Return (list-price total, total after the always-free tier) in USD."""
+    total = sum(item.usd for item in items)
+    return total, total - sum(item.free_usd for item in items)
+
+
+# --- measuring what one invocation does ---------------------------------------------------------
+
+
+@contextlib.contextmanager
+def captured_stderr() -> Iterator[Callable[[], bytes]]:
+    """Capture everything written to file descriptor 2 (the handlers' JSON log lines)."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as sink:
+        os.dup2(sink.fileno(), 2)
+        captured: list[bytes] = []
+        try:
+            yield lambda: b"".join(captured)
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            sink.seek(0)
+            captured.append(sink.read())
+
+
+def json_log_lines(raw: bytes) -> list[bytes]:
+    """Return the lines of ``raw`` that are JSON objects (what the handlers log)."""
+    lines = []
+    for line in raw.splitlines():
+        stripped = line.strip()
+        if stripped.startswith(b"{"):
+            with contextlib.suppress(ValueError):
+                json.loads(stripped)
+                lines.append(stripped)
+    return lines
+
+
+def measure_usage(hosts_for_result: int = 2000) -> dict[str, Any]:
+    """Run each handler in moto and measure S3 requests and log bytes per invocation.
+
+    Returns a dict of Usage field overrides plus raw measurements under
+    ``details``. Needs the handlers (``pulse_echo.check_echo``,
+    ``pulse_echo.check_result``); raises ImportError while they do not exist.
+    """
+    from bench import scale
+
+    scale.set_aws_env()
+    scale.install_request_hook()
+    from moto import mock_aws
+
+    details: dict[str, Any] = {}
+    overrides: dict[str, Any] = {}
+    with mock_aws(), scale.WebhookReceiver() as receiver:
+        # check_echo: one healthy probe against a local target
+        try:
+            echo = _measure_check_echo(receiver)
+        except ModuleNotFoundError as exc:  # only while the handler is being written
+            details["check_echo"] = {"not_measured": str(exc)}
+        else:
+            details["check_echo"] = echo
+            overrides["check_echo_get_requests"] = echo["get_class"]
+            overrides["check_echo_put_requests"] = echo["put_class"]
+            overrides["check_echo_log_bytes"] = echo["log_bytes"]
+    with mock_aws(), scale.WebhookReceiver() as receiver:
+        from datetime import datetime, timezone
+
+        scale.populate(hosts_for_result, datetime.now(timezone.utc))
+        scale.configure_check_result(receiver.url)
+        os.environ["LOG_LEVEL"] = "INFO"  # production default: measure what Lambda would ingest
+        handler = scale.load_handler("pulse_echo.check_result")
+        runs = []
+        for label in ("first_run", "steady_run"):
+            with scale.REQUEST_LOG.recording(), captured_stderr() as output:
+                handler(dict(scale.SCHEDULED_EVENT), None)
+            summary = scale.REQUEST_LOG.summary()
+            lines = json_log_lines(output())
+            runs.append(
+                {
+                    "run": label,
+                    "requests": summary,
+                    "log_lines": len(lines),
+                    "log_bytes": sum(len(line) + 1 for line in lines),
+                }
+            )
+            receiver.take()
+        details["check_result"] = runs
+        steady = runs[1]["requests"]
+        pages = steady["list_pages_by_prefix"]
+        overrides["check_result_listed_prefixes"] = len(pages)
+        get_ops, put_ops = _split_request_classes(steady["by_operation"], exclude_lists=True)
+        overrides["check_result_get_requests"] = get_ops
+        overrides["check_result_put_requests"] = put_ops
+        overrides["check_result_log_bytes"] = runs[1]["log_bytes"]
+    return {"overrides": overrides, "details": details}
+
+
+def _split_request_classes(by_operation: dict[str, int], *, exclude_lists: bool = False) -> tuple[int, int]:
+    """Split S3 operations into S3's two request price classes: (GET and other, PUT/COPY/POST/LIST)."""
+    put_class_prefixes = ("Put", "Copy", "Post", "List", "CreateMultipart", "UploadPart", "CompleteMultipart")
+    get_class = put_class = 0
+    for operation, count in by_operation.items():
+        if operation.startswith("ListObjects") and exclude_lists:
+            continue
+        if operation.startswith(put_class_prefixes):
+            put_class += count
+        elif operation.startswith("Delete"):
+            continue  # DELETE requests are free
+        else:
+            get_class += count
+    return get_class, put_class
+
+
+def _measure_check_echo(receiver: Any) -> dict[str, Any]:
+    """Upload one pulse pointing at a local target, run check_echo on its S3 event, measure it."""
+    import boto3
+
+    from bench import scale
+
+    target = receiver.url.replace("/hook", "/health")
+    s3 = boto3.client("s3", region_name=scale.REGION)
+    s3.create_bucket(Bucket=scale.BUCKET)
+    body = json.dumps({"url": target, "body": "ok"}).encode()
+    s3.put_object(Bucket=scale.BUCKET, Key="pulse/bench-host.json", Body=body)
+    os.environ.update(
+        {"PULSE_ECHO_BUCKET": scale.BUCKET, "ALLOW_PRIVATE_TARGETS": "true", "LOG_LEVEL": "INFO"}
+    )
+    handler = scale.load_handler("pulse_echo.check_echo")
+    event = {
+        "Records": [
+            {
+                "eventVersion": "2.1",
+                "eventSource": "aws:s3",
+                "awsRegion": scale.REGION,
+                "eventTime": "2026-01-01T00:00:00.000Z",
+                "eventName": "ObjectCreated:Put",
+                "s3": {
+                    "s3SchemaVersion": "1.0",
+                    "bucket": {"name": scale.BUCKET, "arn": f"arn:aws:s3:::{scale.BUCKET}"},
+                    "object": {"key": "pulse/bench-host.json", "size": len(body)},
+                },
+            }
+        ]
+    }
+    with scale.REQUEST_LOG.recording(), captured_stderr() as output:
+        handler(event, None)
+    summary = scale.REQUEST_LOG.summary()
+    lines = json_log_lines(output())
+    get_class, put_class = _split_request_classes(summary["by_operation"])
+    echo_written = "echo/" in {where for _, where in scale.REQUEST_LOG.calls}
+    return {
+        "requests": summary,
+        "get_class": get_class,
+        "put_class": put_class,
+        "echo_written": echo_written,
+        "log_lines": len(lines),
+        "log_bytes": sum(len(line) + 1 for line in lines),
+        "log_example": lines[0].decode("utf-8", "replace") if lines else None,
+    }
+
+
+# --- report -----------------------------------------------------------------------------------
+
+
+def compute(
+    sizes: tuple[int, ...] = (10, 1000, 10000), overrides: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Cost table for each size; ``overrides`` are Usage fields (measured or from results.json)."""
+    rows = []
+    for hosts in sizes:
+        usage = Usage(hosts=hosts, **(overrides or {}))
+        items = monthly_cost(usage)
+        total, after_free = totals(items)
+        rows.append(
+            {
+                "hosts": hosts,
+                "usage": {k: v for k, v in asdict(usage).items() if k != "measured"},
+                "items": [asdict(item) for item in items],
+                "total_usd": total,
+                "after_free_tier_usd": after_free,
+                "per_host_usd": total / hosts,
+            }
+        )
+    return {"rows": rows, "prices": PRICES, "free_tier": FREE_TIER, "alternatives": ALTERNATIVES}
+
+
+def _usd(value: float) -> str:
+    if value == 0:
+        return "$0"
+    if value < 0.01:
+        return f"${value:.4f}"
+    return f"${value:,.2f}"
+
+
+def table(report: dict[str, Any]) -> str:
+    """Render the cost rows and the alternatives as Markdown tables."""
+    rows = report["rows"]
+    names = [item["name"] for item in rows[0]["items"]]
+    header = (
+        "| per month (us-east-1, list price) | " + " | ".join(f"{r['hosts']:,} hosts" for r in rows) + " |"
+    )
+    lines = [header, "| --- |" + " ---: |" * len(rows)]
+    for index, name in enumerate(names):
+        lines.append(f"| {name} | " + " | ".join(_usd(r["items"][index]["usd"]) for r in rows) + " |")
+    lines.append("| **total** | " + " | ".join(f"**{_usd(r['total_usd'])}**" for r in rows) + " |")
+    lines.append(
+        "| total after the always-free tier | "
+        + " | ".join(_usd(r["after_free_tier_usd"]) for r in rows)
+        + " |"
+    )
+    lines.append("| per host | " + " | ".join(_usd(r["per_host_usd"]) for r in rows) + " |")
+    lines.append("")
+    lines.append("| hosted alternative | price | per host per month | source (as of) |")
+    lines.append("| --- | --- | ---: | --- |")
+    for alt in report["alternatives"]:
+        lines.append(
+            f"| {alt['service']} ({alt['plan']}) | {alt['price']} | {_usd(alt['usd_per_host_month'])} "
+            f"at {alt['at']} | {alt['source']} ({alt['as_of']}) |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--no-measure", action="store_true", help="use the Usage defaults, run nothing")
+    parser.add_argument(
+        "--overrides",
+        type=str,
+        default=None,
+        help="JSON object of Usage fields (e.g. from the scale results)",
+    )
+    args = parser.parse_args(argv)
+    overrides: dict[str, Any] = json.loads(args.overrides) if args.overrides else {}
+    measured: dict[str, Any] = {}
+    if not args.no_measure:
+        measured = measure_usage()
+        overrides = {**measured["overrides"], **overrides}
+    report = compute(overrides=overrides)
+    report["measured"] = measured
+    print(json.dumps(report, indent=2, default=str) if args.json else table(report))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,364 @@
+"""``make bench``: every benchmark, its tables (Markdown, as pasted in the README), bench/results.json.
+
+Usage: python bench/run.py [--sizes 1000,10000,50000] [--skip-cost]
+
+Runs, in order:
+
+1. check_result at scale (bench/scale.py), one fresh process per size, and the
+   original algorithm (bench/baseline_original.py) on the same bucket;
+2. cold start of both handler modules (bench/coldstart.py);
+3. time to alert on a fake clock (bench/time_to_alert.py);
+4. the monthly cost (bench/cost.py), with what one invocation does measured
+   in moto and check_result's duration taken from step 1.
+
+Targets (issue "Scale and speed"): S3 requests per run ≤ ceil(hosts/1000)
+per listed prefix + a constant per status change + a constant; Python heap
+peak at 50,000 hosts ≤ 64 MiB (half of a 128 MB function); estimated Lambda
+run time ≤ half the function timeout; handler import ≤ 150 ms; zip ≤ 100 KB;
+alert no later than stale_after + schedule period.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+for _path in (ROOT / "lambda_src", ROOT):
+    if str(_path) not in sys.path:
+        sys.path.insert(0, str(_path))
+
+from bench import coldstart, cost, scale, time_to_alert  # noqa: E402
+
+RESULTS = ROOT / "bench" / "results.json"
+DEFAULT_SIZES = (1000, 10_000, 50_000)
+
+# The request bound's constants (README "Scale, speed and cost"): per run, the run lease (PUT, DELETE)
+# and the state document (GET, PUT when it changed); per status change, at most one GET of the
+# failure record the message quotes (and never more than ALERT_MAX_HOSTS_LISTED of them).
+CONSTANT_REQUESTS = 4
+PER_CHANGE_REQUESTS = 1
+HEAP_TARGET_MB = 64.0  # half of a 128 MB function
+S3_LIST_LATENCY_S = 0.03  # assumed in-region latency of one ListObjectsV2 page (estimate)
+LAMBDA_MEMORY_TARGET_MB = 128.0
+PROFILE_MAX_HOSTS = 10_000  # cProfile (3x slower) only up to this size
+
+
+def lambda_base_rss_mb() -> float:
+    """RSS of a fresh interpreter holding what a warm check_result container holds before a run:
+    the handler module, boto3 and an S3 client (no moto). MiB."""
+    code = (
+        "import pulse_echo.check_result, boto3; boto3.client('s3', region_name='us-east-1'); "
+        "print([l for l in open('/proc/self/status') if l.startswith('VmRSS:')][0].split()[1])"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "lambda_src")}
+    env.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")  # noqa: S106 - dummy
+    completed = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    return int(completed.stdout.strip()) / 1024
+
+
+def run_scale(hosts: int) -> dict[str, Any]:
+    """Measure one size in a fresh interpreter (its own ru_maxrss, its own moto)."""
+    repeats = 3 if hosts <= 10_000 else 1
+    command = [sys.executable, str(ROOT / "bench" / "scale.py"), "--hosts", str(hosts), "--json"]
+    command += ["--repeats", str(repeats)]
+    if hosts > PROFILE_MAX_HOSTS:
+        command.append("--no-profile")  # the moto timer still splits the time; cProfile would add ~70 s
+    started = time.perf_counter()
+    completed = subprocess.run(command, capture_output=True, text=True, check=False, cwd=ROOT)
+    if completed.returncode != 0:
+        raise RuntimeError(f"bench/scale.py --hosts {hosts} failed:\n{completed.stderr[-4000:]}")
+    data = json.loads(completed.stdout.strip().splitlines()[-1])
+    data["bench_seconds"] = time.perf_counter() - started
+    return data
+
+
+def judge_scale(data: dict[str, Any], defaults: dict[str, Any], base_rss_mb: float) -> dict[str, Any]:
+    """Add the targets' verdicts and the Lambda time estimate to one size's measurements."""
+    hosts = data["hosts"]
+    pages_allowed = math.ceil(hosts / scale.LIST_PAGE_SIZE)
+    verdict: dict[str, Any] = {}
+    for run in ("first_run", "steady_run"):
+        requests = data[run]["requests"]
+        changes = data["stale"] if run == "first_run" else 0
+        prefixes = requests["list_pages_by_prefix"]
+        bound = scale.request_bound(hosts, len(prefixes), changes, PER_CHANGE_REQUESTS, CONSTANT_REQUESTS)
+        per_prefix_ok = all(pages <= pages_allowed for pages in prefixes.values())
+        verdict[run] = {
+            "requests": requests["total"],
+            "bound": bound,
+            "pass": per_prefix_ok and requests["total"] <= bound,
+        }
+    heap = data.get("tracemalloc_peak_mb", {}).get("first_run")
+    verdict["heap_peak_mb"] = heap
+    verdict["heap_pass"] = None if heap is None else heap <= HEAP_TARGET_MB
+
+    memory_mb = defaults.get("check_result_memory_mb", 256.0)
+    timeout = defaults.get("check_result_timeout_seconds", float(scale.DEFAULT_TIMEOUT_SECONDS))
+    cpu_factor = max(1.0, scale.LAMBDA_FULL_VCPU_MB / memory_mb)
+    pages = data["steady_run"]["requests"]["total"]
+    # CPU time outside moto (our code, botocore, the webhook client): what Lambda would run too.
+    # CPU rather than wall time, so that other work on this machine does not inflate it.
+    ours_local = data["steady_run"]["cpu_outside_moto_seconds"]
+    estimate = ours_local * cpu_factor + pages * S3_LIST_LATENCY_S
+    verdict["local_without_moto_s"] = ours_local
+    verdict["lambda_estimate_s"] = estimate
+    verdict["lambda_memory_mb"] = memory_mb
+    verdict["cpu_factor"] = cpu_factor
+    verdict["timeout_s"] = timeout
+    verdict["time_pass"] = estimate <= timeout / 2
+    growth = data["first_run"].get("rss_growth_mb")
+    verdict["lambda_base_rss_mb"] = base_rss_mb
+    verdict["lambda_memory_estimate_mb"] = None if growth is None else base_rss_mb + growth
+    data["verdict"] = verdict
+    return data
+
+
+def _pf(ok: bool | None) -> str:
+    return "n/a" if ok is None else ("PASS" if ok else "FAIL")
+
+
+def scale_table(sizes: list[dict[str, Any]]) -> str:
+    lines = [
+        "| hosts (objects) | S3 requests: first run / steady | bound: ceil(hosts/1000) × prefixes + "
+        f"{PER_CHANGE_REQUESTS} × changes + {CONSTANT_REQUESTS} | wall time here: first / steady "
+        "(in moto) | Lambda estimate, steady (≤ half the timeout) | heap peak, first run (≤ 64 MiB) "
+        "| memory estimate in Lambda (≤ 128 MB) |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for data in sizes:
+        v = data["verdict"]
+        first, steady = data["first_run"], data["steady_run"]
+        lists = ", ".join(f"{p} {n}" for p, n in steady["requests"]["list_pages_by_prefix"].items())
+        memory = v["lambda_memory_estimate_mb"]
+        memory_text = (
+            "n/a"
+            if memory is None
+            else f"{memory:.0f} MiB ({v['lambda_base_rss_mb']:.0f} at rest + {first['rss_growth_mb']:.0f} "
+            f"in the run): {_pf(memory <= LAMBDA_MEMORY_TARGET_MB)}"
+        )
+        lines.append(
+            f"| {data['hosts']:,} ({data['objects']:,}) "
+            f"| {first['requests']['total']} / {steady['requests']['total']} (lists: {lists}) "
+            f"| {v['first_run']['bound']} / {v['steady_run']['bound']}: "
+            f"{_pf(v['first_run']['pass'] and v['steady_run']['pass'])} "
+            f"| {first['seconds']:.2f} s / {steady['seconds']:.2f} s ({steady['moto_share']:.0%}) "
+            f"| {v['lambda_estimate_s']:.1f} s of {v['timeout_s']:.0f} s: {_pf(v['time_pass'])} "
+            f"({v['local_without_moto_s']:.2f} s CPU here) "
+            f"| {v['heap_peak_mb']:.1f} MiB: {_pf(v['heap_pass'])} "
+            f"| {memory_text} |"
+        )
+    return "\n".join(lines)
+
+
+def baseline_table(sizes: list[dict[str, Any]]) -> str:
+    lines = [
+        "| hosts | stale | original: S3 requests, alerts sent, stale hosts missed | pulse-echo first run: "
+        "requests, messages, hosts alerted | requests ratio | next run: original alerts again / pulse-echo |",
+        "| --- | ---: | --- | --- | ---: | --- |",
+    ]
+    for data in sizes:
+        base = data["baseline"]
+        first = data["first_run"]
+        summary = first.get("summary") or {}
+        alerted = _alerted_count(summary)
+        ratio = first["requests"]["total"] / max(1, base["requests"]["total"])
+        lines.append(
+            f"| {data['hosts']:,} | {data['stale']} "
+            f"| {base['requests']['total']}, {base['alerted']} alert post{_plural(base['alerted'])}, "
+            f"**{base['missed']} missed** "
+            f"| {first['requests']['total']}, {first['messages']} message{_plural(first['messages'])}, "
+            f"{alerted} "
+            f"| {ratio:.0f}× "
+            f"| {base['alerted']} again / {data['steady_run']['messages']} |"
+        )
+    return "\n".join(lines)
+
+
+def _plural(count: int) -> str:
+    return "" if count == 1 else "s"
+
+
+def _alerted_count(summary: Any) -> str:
+    """Pull the number of down events out of the handler's summary, whatever its exact shape."""
+    if isinstance(summary, dict):
+        for key in ("events", "event_counts"):
+            value = summary.get(key)
+            if isinstance(value, dict) and "down" in value:
+                return f"{value['down']} down"
+        if "down" in summary and isinstance(summary["down"], int):
+            return f"{summary['down']} down"
+    return "see results.json"
+
+
+def profile_table(sizes: list[dict[str, Any]]) -> str:
+    lines = [
+        "| hosts | profiled steady run | in moto (emulated S3 server) | botocore + boto3 (self time) "
+        "| pulse_echo (self time) | top pulse_echo function (cumulative) |",
+        "| --- | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for data in sizes:
+        p = data.get("profile_steady_run")
+        if not p:
+            continue
+        by_package = p["self_seconds_by_package"]
+        client = by_package.get("botocore", 0) + by_package.get("boto3", 0)
+        top = p["top_pulse_echo_functions"][0] if p["top_pulse_echo_functions"] else None
+        top_text = f"{top['function']} {top['cumulative_s']:.2f} s" if top else "-"
+        lines.append(
+            f"| {data['hosts']:,} | {p['profiled_total_seconds']:.2f} s | {p['moto_seconds']:.2f} s "
+            f"({p['moto_share']:.0%}) | {client:.2f} s (self) | {p['ours_self_seconds']:.2f} s | {top_text} |"
+        )
+    return "\n".join(lines)
+
+
+def cost_overrides(scale_results: list[dict[str, Any]], defaults: dict[str, Any]) -> dict[str, Any]:
+    """check_result's duration for the cost model, from the largest measured size's Lambda estimate."""
+    overrides: dict[str, Any] = {}
+    if "check_echo_memory_mb" in defaults:
+        overrides["check_echo_memory_mb"] = defaults["check_echo_memory_mb"]
+    if "check_result_memory_mb" in defaults:
+        overrides["check_result_memory_mb"] = defaults["check_result_memory_mb"]
+    overrides["architecture"] = defaults.get("architecture", "x86_64")
+    if scale_results:
+        largest = max(scale_results, key=lambda d: d["hosts"])
+        per_1000 = largest["verdict"]["lambda_estimate_s"] / (largest["hosts"] / 1000)
+        overrides["check_result_seconds_per_1000_hosts"] = round(per_1000, 3)
+        overrides["check_result_seconds_base"] = 0.5
+    return overrides
+
+
+def run_cost(overrides: dict[str, Any]) -> dict[str, Any]:
+    command = [
+        sys.executable,
+        str(ROOT / "bench" / "cost.py"),
+        "--json",
+        "--overrides",
+        json.dumps(overrides),
+    ]
+    completed = subprocess.run(command, capture_output=True, text=True, check=False, cwd=ROOT)
+    if completed.returncode != 0:
+        raise RuntimeError(f"bench/cost.py failed:\n{completed.stderr[-4000:]}")
+    return json.loads(completed.stdout)
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text(encoding="ascii", errors="replace").splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return (
+        f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}, "
+        f"moto {_version('moto')}, boto3 {_version('boto3')}"
+    )
+
+
+def _version(package: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return "?"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default=",".join(str(s) for s in DEFAULT_SIZES))
+    parser.add_argument("--coldstart-runs", type=int, default=7)
+    parser.add_argument("--skip-cost", action="store_true")
+    args = parser.parse_args(argv)
+    sizes = [int(s) for s in args.sizes.split(",") if s]
+    started = time.perf_counter()
+    defaults = scale.read_module_defaults()
+    report: dict[str, Any] = {
+        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": machine(),
+        "module_defaults": defaults,
+    }
+    out = print
+
+    out(f"# pulse-echo benchmarks, {report['date']}\n\nMachine: {report['machine']}.\n")
+
+    failures: list[str] = []
+    scale_results: list[dict[str, Any]] = []
+
+    def section(title: str, work: Any) -> None:
+        """Run one benchmark; on error print why, keep going, and fail the whole run at the end."""
+        try:
+            work()
+        except Exception as exc:  # noqa: BLE001 - report every benchmark that broke, then exit 1
+            failures.append(title)
+            out(f"## {title}\n\nNOT MEASURED: {type(exc).__name__}: {str(exc)[:1500]}\n")
+
+    def at_scale() -> None:
+        base_rss = lambda_base_rss_mb()
+        for hosts in sizes:
+            print(f"... check_result at {hosts:,} hosts", file=sys.stderr, flush=True)
+            scale_results.append(judge_scale(run_scale(hosts), defaults, base_rss))
+        report["scale"] = scale_results
+        out("## check_result at scale (moto in-process, 0.1% of hosts stale)\n")
+        out(scale_table(scale_results) + "\n")
+        out(f"### Where the time goes (cProfile of one steady run, up to {PROFILE_MAX_HOSTS:,} hosts)\n")
+        out(profile_table(scale_results) + "\n")
+        out("### Against the original algorithm (one ListObjects call, an alert per stale echo per run)\n")
+        out(baseline_table(scale_results) + "\n")
+
+    def cold() -> None:
+        print("... cold start", file=sys.stderr, flush=True)
+        result = coldstart.measure(args.coldstart_runs)
+        report["coldstart"] = result
+        out("## Cold start (import of the handler module in a fresh interpreter)\n")
+        out(coldstart.table(result) + "\n")
+
+    def alert() -> None:
+        print("... time to alert", file=sys.stderr, flush=True)
+        result = time_to_alert.measure()
+        report["time_to_alert"] = result
+        out("## Time to alert (fake clock, every schedule phase at 1 s resolution)\n")
+        out(time_to_alert.table(result) + "\n")
+
+    def costs() -> None:
+        print("... cost", file=sys.stderr, flush=True)
+        result = run_cost(cost_overrides(scale_results, defaults))
+        report["cost"] = result
+        out("## Monthly cost at the default settings (us-east-1, 30-day month)\n")
+        out(cost.table(result) + "\n")
+        not_measured = {k: v for k, v in result["measured"]["details"].items() if "not_measured" in v}
+        if not_measured:
+            raise RuntimeError(f"per-invocation figures not measured: {not_measured}")
+
+    if sizes:
+        section("check_result at scale", at_scale)
+    section("cold start", cold)
+    section("time to alert", alert)
+    if not args.skip_cost:
+        section("cost", costs)
+
+    report["total_seconds"] = time.perf_counter() - started
+    report["failed"] = failures
+    RESULTS.write_text(json.dumps(report, indent=2, default=str) + "\n", encoding="utf-8")
+    out(f"Total: {report['total_seconds']:.0f} s. Raw figures: bench/results.json.")
+    if failures:
+        print(f"FAILED: {', '.join(failures)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

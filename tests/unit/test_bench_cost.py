@@ -1,0 +1,107 @@
+"""The cost calculator (bench/cost.py): its arithmetic for one case worked by hand, and its inputs."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench import cost
+
+
+def hand_usage(hosts: int) -> cost.Usage:
+    """Every field spelled out, so that the hand calculation below does not depend on defaults."""
+    return cost.Usage(
+        hosts=hosts,
+        pulse_interval_minutes=10,
+        schedule_minutes=10,
+        check_echo_memory_mb=128,
+        check_result_memory_mb=256,
+        architecture="x86_64",
+        check_echo_seconds=0.3,
+        check_result_seconds_base=0.5,
+        check_result_seconds_per_1000_hosts=0.5,
+        check_echo_get_requests=1,
+        check_echo_put_requests=1,
+        check_result_listed_prefixes=3,
+        check_result_get_requests=2,
+        check_result_put_requests=2,
+        check_echo_log_bytes=400,
+        check_result_log_bytes=400,
+        platform_log_bytes=300,
+        log_retention_days=30,
+        log_compression_ratio=0.15,
+        object_bytes_per_host=750,
+    )
+
+
+def test_ten_hosts_at_the_default_settings_by_hand() -> None:
+    items = {item.name: item for item in cost.monthly_cost(hand_usage(10))}
+
+    # 30 days = 43,200 minutes: 4,320 pulses per host, 4,320 check_result runs
+    echo_runs, result_runs = 10 * 4320, 4320
+    assert items["Lambda requests"].quantity == echo_runs + result_runs == 47_520
+    assert items["Lambda requests"].usd == pytest.approx(47_520 * 0.20 / 1e6)  # $0.009504
+
+    # 43,200 x 0.125 GB x 0.3 s + 4,320 x 0.25 GB x (0.5 + 0.5 x 10/1000) s
+    gb_seconds = 43_200 * 0.125 * 0.3 + 4320 * 0.25 * 0.505
+    assert gb_seconds == pytest.approx(2165.4)
+    assert items["Lambda compute"].usd == pytest.approx(2165.4 * 0.0000166667)
+
+    # PUT class: 43,200 pulse uploads + 43,200 echoes + 4,320 runs x (3 list pages + 2 writes)
+    assert items["S3 PUT/LIST requests"].quantity == 43_200 + 43_200 + 4320 * 5 == 108_000
+    assert items["S3 PUT/LIST requests"].usd == pytest.approx(0.54)
+    # GET class: 43,200 pulse reads + 4,320 x 2
+    assert items["S3 GET requests"].usd == pytest.approx(51_840 * 0.0004 / 1000)
+
+    # logs: (43,200 + 4,320) invocations x 700 bytes
+    assert items["CloudWatch Logs ingestion"].quantity == pytest.approx(47_520 * 700 / 1e9)
+    assert items["CloudWatch Logs ingestion"].usd == pytest.approx(0.016632)
+    assert items["EventBridge schedule"].usd == 0
+
+
+def test_the_always_free_tier_covers_lambda_and_logs_for_ten_hosts() -> None:
+    items = cost.monthly_cost(hand_usage(10))
+    total, after_free = cost.totals(items)
+    by_name = {item.name: item for item in items}
+
+    not_free = (
+        by_name["S3 PUT/LIST requests"].usd + by_name["S3 GET requests"].usd + by_name["S3 storage"].usd
+    )
+    assert after_free == pytest.approx(not_free)
+    assert total > after_free
+
+
+def test_the_free_tier_covers_only_the_first_million_lambda_requests() -> None:
+    items = {item.name: item for item in cost.monthly_cost(hand_usage(10_000))}
+
+    requests = items["Lambda requests"]
+    assert requests.quantity == 10_000 * 4320 + 4320
+    assert requests.free_usd == pytest.approx(1_000_000 * 0.20 / 1e6)
+
+
+def test_list_requests_grow_by_one_page_per_thousand_hosts_per_prefix() -> None:
+    assert hand_usage(1).list_pages_per_run == 3
+    assert hand_usage(1000).list_pages_per_run == 3
+    assert hand_usage(1001).list_pages_per_run == 6
+    assert hand_usage(10_000).list_pages_per_run == 30
+
+
+def test_s3_request_classes_follow_s3_pricing() -> None:
+    get_class, put_class = cost._split_request_classes(
+        {"GetObject": 2, "HeadObject": 1, "PutObject": 3, "ListObjectsV2": 4, "DeleteObject": 5}
+    )
+    assert (get_class, put_class) == (3, 7)
+    assert cost._split_request_classes({"ListObjectsV2": 4, "PutObject": 1}, exclude_lists=True) == (0, 1)
+
+
+def test_every_price_says_where_it_comes_from_and_when() -> None:
+    for name, price in cost.PRICES.items():
+        assert price["source"].startswith("https://"), name
+        assert price["as_of"], name
+    for alternative in cost.ALTERNATIVES:
+        assert alternative["source"], alternative["service"]
+        assert alternative["as_of"], alternative["service"]
+
+
+def test_json_log_lines_keeps_only_json_objects() -> None:
+    raw = b'{"level": "INFO", "message": "a"}\nnot json\n{"broken": \n{"b": 1}\n'
+    assert cost.json_log_lines(raw) == [b'{"level": "INFO", "message": "a"}', b'{"b": 1}']
