@@ -46,8 +46,8 @@ variable "stale_after_minutes" {
   nullable    = false
 
   validation {
-    condition     = var.stale_after_minutes > 0
-    error_message = "The stale_after_minutes must be greater than 0."
+    condition     = var.stale_after_minutes > 0 && var.stale_after_minutes <= 525600
+    error_message = "The stale_after_minutes must be greater than 0 and at most 525600 (a year)."
   }
 }
 
@@ -272,8 +272,8 @@ variable "renotify_minutes" {
   nullable    = false
 
   validation {
-    condition     = var.renotify_minutes >= 0
-    error_message = "The renotify_minutes must be 0 (never) or greater."
+    condition     = var.renotify_minutes >= 0 && var.renotify_minutes <= 525600
+    error_message = "The renotify_minutes must be 0 (never) or up to 525600 (a year)."
   }
 }
 

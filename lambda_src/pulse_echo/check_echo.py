@@ -10,7 +10,10 @@ or a bad pulse (records: docs/internals.md). It never writes under
 A bad pulse or a failed probe is an outcome, not an error: the handler
 returns a summary. It raises only for infrastructure errors (S3 refusing a
 read or a write, a bug), and only after every other record was processed,
-so that Lambda retries the event and the Errors metric counts it.
+so that Lambda retries the event and the Errors metric counts it. Input that
+no retry can fix (a malformed event, a key S3 cannot have sent, a pulse that
+is not valid) is a logged, counted outcome instead: raising for it would only
+make Lambda retry it twice and then drop it.
 """
 
 from __future__ import annotations
@@ -33,12 +36,15 @@ from pulse_echo.common import (
     ECHO_PREFIX,
     FAILURE_PREFIX,
     PULSE_PREFIX,
+    S3_KEY_MAX_BYTES,
     ConfigError,
     env_int,
     env_required,
     get_logger,
     host_from_key,
     isoformat,
+    key_bytes,
+    key_fits,
     key_for,
     log,
     utcnow,
@@ -59,8 +65,17 @@ OUTCOMES = (ECHO, FAILED, BAD_PULSE, SKIPPED, ERROR)
 DEADLINE_RESERVE_SECONDS = 2.0
 """Invocation time kept back from probing, to write the records and return."""
 
+RECORD_DETAIL_MAX_CHARS = 1000
+"""A failure record's ``detail`` and ``url`` are cut to this many characters (marked ``…``).
+
+The detail quotes URLs (the pulse's, a redirect's Location) that can be tens
+of kilobytes; cut, a record stays far below the 64 KiB check_result reads
+(store.FAILURE_RECORD_MAX_BYTES) whatever the target answers.
+"""
+
 _BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 _IPV4 = re.compile(r"\d{1,3}(\.\d{1,3}){3}")
+_BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
 
 
 class CheckEchoError(RuntimeError):
@@ -117,6 +132,7 @@ class Outcome:
     elapsed_ms: int | None = None
     detail: str = ""
     level: int = logging.INFO
+    recorded: bool = True  # False: a failure/bad_pulse whose failure record could not be written
 
 
 class RecordSkipped(Exception):
@@ -149,16 +165,20 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
 
     ``event`` is an S3 notification (``{"Records": [...]}``, AWS's exact
     shape); an event without Records (S3's ``s3:TestEvent``, ``{}``) is
-    logged and ignored. ``context`` is the Lambda context: its remaining time
-    bounds the probes. Raises ConfigError when the configuration is invalid,
-    and CheckEchoError after processing every record when any of them hit an
-    infrastructure error.
+    logged and ignored, and so, with a warning, is an event that is not a
+    JSON object at all (a list, a string, null: a wrongly wired trigger).
+    ``context`` is the Lambda context: its remaining time bounds the probes.
+    Raises ConfigError when the configuration is invalid, and CheckEchoError
+    after processing every record when any of them hit an infrastructure error.
     """
     settings = config()
     records = event.get("Records") if isinstance(event, dict) else None
     if not isinstance(records, list):
-        test_event = isinstance(event, dict) and event.get("Event") == "s3:TestEvent"
-        reason = "test_event" if test_event else "no_records"
+        if not isinstance(event, dict):
+            detail = f"event is {type(event).__name__}, not an S3 notification: ignored"
+            log_outcome(Outcome(SKIPPED, "no_records", detail=detail, level=logging.WARNING))
+            return summarize([])
+        reason = "test_event" if event.get("Event") == "s3:TestEvent" else "no_records"
         log_outcome(Outcome(SKIPPED, reason, detail="event without Records ignored"))
         return summarize([])
     deadline = invocation_deadline(context)
@@ -215,7 +235,8 @@ def parse_record(record: Any, bucket: str) -> PulseObject:
     S3 bucket name (the console's test event has a placeholder), a bucket other
     than ``bucket`` (this function's IAM grants and check_result cover only
     that one), and keys that are not ``pulse/<host>.json``. The key is
-    URL-encoded with ``+`` for spaces in the event and decoded here, once.
+    URL-encoded with ``+`` for spaces in the event and decoded here, once
+    (see decode_event_key): a key that S3 cannot have sent is a malformed record.
     """
     if not isinstance(record, dict) or record.get("eventSource") != "aws:s3":
         raise _skip("not_s3_record", "record is not from S3")
@@ -227,7 +248,7 @@ def parse_record(record: Any, bucket: str) -> PulseObject:
     raw_key = _dig(s3_part, "object", "key")
     if not isinstance(record_bucket, str) or not isinstance(raw_key, str):
         raise _skip("malformed_record", "record has no s3.bucket.name or s3.object.key", level=logging.ERROR)
-    key = unquote_plus(raw_key)
+    key = decode_event_key(raw_key)
     host = host_from_key(key, PULSE_PREFIX)
     if not is_valid_bucket_name(record_bucket):
         raise _skip(
@@ -246,20 +267,62 @@ def parse_record(record: Any, bucket: str) -> PulseObject:
     return PulseObject(record_bucket, key, host)
 
 
+def decode_event_key(raw_key: str) -> str:
+    """Decode an S3 event's object key (URL-encoded, ``+`` for a space) exactly once.
+
+    S3 keys are UTF-8 of at most 1,024 bytes and S3 encodes every ``%`` as
+    ``%25``, so a bare ``%``, an escape that is not UTF-8 (``%FF``, an encoded
+    surrogate) or a key over the limit cannot come from S3. Decoding those with
+    replacement characters would name another key (a misleading
+    ``pulse_deleted``) or make botocore raise on every retry; raises
+    RecordSkipped ``malformed_record`` instead.
+    """
+    problem = None
+    try:
+        if _BAD_PERCENT.search(raw_key):
+            raise UnicodeError("a % not followed by two hex digits")
+        key = unquote_plus(raw_key, errors="strict")
+        size = len(key.encode("utf-8"))
+    except UnicodeError:
+        problem = "is not valid percent-encoded UTF-8"
+    else:
+        if size > S3_KEY_MAX_BYTES:
+            problem = f"decodes to {size} bytes, longer than S3's {S3_KEY_MAX_BYTES}-byte key limit"
+    if problem is not None:
+        shown = raw_key.encode("ascii", "backslashreplace").decode("ascii")
+        shown = shown if len(shown) <= 200 else shown[:199] + "…"
+        raise _skip(
+            "malformed_record",
+            f"record's s3.object.key {shown!r} {problem}: S3 cannot have sent it",
+            level=logging.ERROR,
+        )
+    return key
+
+
 def check_pulse(target: PulseObject, settings: Config, s3: Any, deadline: float | None = None) -> Outcome:
     """Read the pulse, probe it and write the echo or the failure record; return the Outcome.
 
     Raises RecordSkipped when the pulse is gone (deleted before we read it),
     OutOfTime when ``deadline`` has passed before the probe; S3 errors
-    (botocore ClientError/BotoCoreError) propagate.
+    (botocore ClientError/BotoCoreError) propagate. A host whose failure
+    record key would pass S3's key limit is still checked (its echo fits):
+    a failure is then logged and counted without a record (see write_failure).
     """
     try:
         data = read_pulse(s3, target.bucket, target.key, settings.pulse_max_bytes)
         pulse = None if data is None else parse_pulse(data)
     except PulseError as exc:
         failure = failure_record(utcnow(), reason=BAD_PULSE, detail=str(exc))
-        put_record(s3, target.bucket, output_key(FAILURE_PREFIX, target.host), failure)
-        return Outcome(BAD_PULSE, BAD_PULSE, target.key, target.host, detail=str(exc), level=logging.ERROR)
+        note = write_failure(s3, target, failure)
+        return Outcome(
+            BAD_PULSE,
+            BAD_PULSE,
+            target.key,
+            target.host,
+            detail=str(exc) + note,
+            level=logging.ERROR,
+            recorded=not note,
+        )
     if pulse is None:
         raise _skip("pulse_deleted", "pulse was deleted before it could be read", target.key, target.host)
     if deadline is not None and time.monotonic() >= deadline:
@@ -281,10 +344,36 @@ def check_pulse(target: PulseObject, settings: Config, s3: Any, deadline: float 
         expected_excerpt=result.expected_excerpt,
         received_excerpt=result.received_excerpt,
     )
-    put_record(s3, target.bucket, output_key(FAILURE_PREFIX, target.host), failure)
+    note = write_failure(s3, target, failure)
     return Outcome(
-        FAILED, result.reason, target.key, target.host, result.elapsed_ms, result.detail, logging.WARNING
+        FAILED,
+        result.reason,
+        target.key,
+        target.host,
+        result.elapsed_ms,
+        result.detail + note,
+        logging.ERROR if note else logging.WARNING,
+        recorded=not note,
     )
+
+
+def write_failure(s3: Any, target: PulseObject, record: dict[str, Any]) -> str:
+    """Write ``failure/<host>.json``; return "", or a note when its key is over S3's limit.
+
+    ``pulse/<host>.json`` can be within S3's 1,024-byte key limit while
+    ``failure/<host>.json`` is two bytes over: S3 would refuse that write on
+    every retry (``KeyTooLongError``), so it is not attempted. The note (for
+    the log line's detail) says why no record was written; the failure is
+    still logged, at ERROR, and counted. S3 errors propagate.
+    """
+    key = output_key(FAILURE_PREFIX, target.host)
+    if not key_fits(key):
+        return (
+            f"; no failure record: {FAILURE_PREFIX}<host>.json would be {key_bytes(key)} bytes, "
+            f"over S3's {S3_KEY_MAX_BYTES}-byte key limit (shorten the host name)"
+        )
+    put_record(s3, target.bucket, key, record)
+    return ""
 
 
 def read_pulse(s3: Any, bucket: str, key: str, max_bytes: int) -> bytes | None:
@@ -360,12 +449,16 @@ def failure_record(
     expected_excerpt: str | None = None,
     received_excerpt: str | None = None,
 ) -> dict[str, Any]:
-    """The body of ``failure/<host>.json`` (docs/internals.md); fields that do not apply are null."""
+    """The body of ``failure/<host>.json`` (docs/internals.md); fields that do not apply are null.
+
+    ``detail`` and ``url`` are cut to RECORD_DETAIL_MAX_CHARS characters (``…``
+    marks a cut), so the record stays small whatever the pulse or target sent.
+    """
     return {
         "failed_at": isoformat(now),
-        "url": url,
+        "url": _clip(url),
         "reason": reason,
-        "detail": detail,
+        "detail": _clip(detail),
         "http_status": http_status,
         "elapsed_ms": elapsed_ms,
         "expected_excerpt": expected_excerpt,
@@ -395,7 +488,7 @@ def log_outcome(outcome: Outcome) -> None:
     log(
         logger,
         outcome.level,
-        _MESSAGES[outcome.outcome],
+        _MESSAGES[outcome.outcome] if outcome.recorded else _NOT_RECORDED_MESSAGES[outcome.outcome],
         host=outcome.host,
         outcome=outcome.outcome,
         reason=outcome.reason,
@@ -451,6 +544,16 @@ _MESSAGES = {
     SKIPPED: "record skipped",
     ERROR: "record not processed: infrastructure error",
 }
+_NOT_RECORDED_MESSAGES = {
+    FAILED: "check failed, failure record not written",
+    BAD_PULSE: "bad pulse, failure record not written",
+}
+
+
+def _clip(text: str | None, limit: int = RECORD_DETAIL_MAX_CHARS) -> str | None:
+    if text is None or len(text) <= limit:
+        return text
+    return text[: limit - 1] + "…"
 
 
 def _skip(

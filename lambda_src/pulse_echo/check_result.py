@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 import time
 import uuid
@@ -33,12 +34,19 @@ from urllib.parse import urlsplit
 from . import alert as alerts
 from .common import ConfigError, env_float, env_int, env_required, env_str, get_logger, log, utcnow
 from .status import Evaluation, Observation, current_reason, evaluate, hosts_needing_failure_records
-from .store import Store
+from .store import LEASE_MAX, Store
 from .webhook import post_json, url_host
 
 LOGGER = get_logger(__name__)
 
 WEBHOOK_FORMATS = ("slack", "json")
+MAX_MINUTES = 525_600.0
+"""STALE_AFTER_MINUTES and RENOTIFY_MINUTES are at most a year: far larger values overflow
+the date arithmetic (``datetime`` ends at year 9999) on every run."""
+MAX_SECONDS = 86_400.0
+"""WEBHOOK_TIMEOUT_SECONDS is at most a day, and RUN_LEASE_SECONDS at most store.LEASE_MAX
+(also a day): a Lambda run lasts at most 15 minutes."""
+_SNS_TOPIC_ARN = re.compile(r"arn:[a-z-]+:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_.-]{1,256}")
 DEADLINE_MARGIN_SECONDS = 10.0
 """Time kept, out of the invocation's, for SNS, the state PUT and the lease release."""
 
@@ -68,7 +76,13 @@ class Config:
 
     @classmethod
     def from_env(cls) -> Config:
-        """Read and validate the environment; raise ConfigError naming the variable at fault."""
+        """Read and validate the environment; raise ConfigError naming the variable at fault.
+
+        Durations must be finite, positive once rounded to microseconds (a
+        ``timedelta``) and at most MAX_MINUTES / MAX_SECONDS; ALERT_SNS_TOPIC_ARN
+        must be an SNS topic ARN, so a typo fails here, before the webhook has
+        been posted, rather than after it on every run.
+        """
         webhook_url = env_str("ALERT_WEBHOOK_URL")
         ssm_parameter = env_str("ALERT_WEBHOOK_SSM_PARAMETER_NAME")
         if webhook_url and ssm_parameter:
@@ -86,11 +100,17 @@ class Config:
             raise ConfigError(
                 f"environment variable ALERT_WEBHOOK_FORMAT={webhook_format!r} must be slack or json"
             )
-        renotify_minutes = env_float("RENOTIFY_MINUTES", 0.0, minimum=0.0, allow_equal=True)
+        renotify_after = _env_duration("RENOTIFY_MINUTES", 0.0, "minutes", MAX_MINUTES, allow_zero=True)
+        sns_topic_arn = env_str("ALERT_SNS_TOPIC_ARN")
+        if sns_topic_arn is not None and not _SNS_TOPIC_ARN.fullmatch(sns_topic_arn):
+            raise ConfigError(
+                f"environment variable ALERT_SNS_TOPIC_ARN={sns_topic_arn!r} is not an SNS topic ARN "
+                "(arn:aws:sns:REGION:ACCOUNT:NAME)"
+            )
         return cls(
             bucket=env_required("PULSE_ECHO_BUCKET"),
-            stale_after=timedelta(minutes=env_float("STALE_AFTER_MINUTES", 15.0, minimum=0.0)),
-            renotify_after=timedelta(minutes=renotify_minutes) if renotify_minutes > 0 else None,
+            stale_after=_env_duration("STALE_AFTER_MINUTES", 15.0, "minutes", MAX_MINUTES),
+            renotify_after=renotify_after or None,
             webhook_url=webhook_url,
             webhook_ssm_parameter=ssm_parameter,
             webhook_format=webhook_format,
@@ -98,20 +118,44 @@ class Config:
             slack_username=env_str("SLACK_USERNAME"),
             slack_icon_emoji=env_str("SLACK_ICON_EMOJI"),
             max_hosts_listed=env_int("ALERT_MAX_HOSTS_LISTED", 20, minimum=0),
-            sns_topic_arn=env_str("ALERT_SNS_TOPIC_ARN"),
-            webhook_timeout_seconds=env_float("WEBHOOK_TIMEOUT_SECONDS", 10.0, minimum=0.0),
+            sns_topic_arn=sns_topic_arn,
+            webhook_timeout_seconds=env_float(
+                "WEBHOOK_TIMEOUT_SECONDS", 10.0, minimum=0.0, maximum=MAX_SECONDS
+            ),
             webhook_max_attempts=env_int("WEBHOOK_MAX_ATTEMPTS", 3, minimum=1),
-            run_lease=timedelta(seconds=env_float("RUN_LEASE_SECONDS", 900.0, minimum=0.0)),
+            run_lease=_env_duration("RUN_LEASE_SECONDS", 900.0, "seconds", LEASE_MAX.total_seconds()),
         )
+
+
+def _env_duration(
+    name: str, default: float, unit: str, maximum: float, *, allow_zero: bool = False
+) -> timedelta:
+    """Environment variable ``name`` in ``unit`` ("minutes" or "seconds") as a timedelta.
+
+    Raises ConfigError naming it unless the value is a finite number greater than 0
+    (or exactly 0 when ``allow_zero``), at most ``maximum``, and not so small that it
+    rounds to 0 microseconds.
+    """
+    value = env_float(name, default, minimum=0.0, allow_equal=allow_zero, maximum=maximum)
+    duration = timedelta(**{unit: value})
+    if value > 0 and duration <= timedelta(0):
+        raise ConfigError(f"environment variable {name}={value!r} is too small: it rounds to 0 {unit}")
+    return duration
 
 
 def validate_webhook_url(url: str, source: str) -> None:
     """Raise ConfigError (naming ``source``, never the URL: it is a secret) unless ``url`` is an
-    absolute http or https URL."""
+    absolute http or https URL with a valid port (if any) and no whitespace or control
+    characters. Credentials in it (``user:password@``) are allowed: webhook.post_json sends
+    them as Basic authentication."""
+    if any(char.isspace() or ord(char) < 0x20 or ord(char) == 0x7F for char in url):
+        raise ConfigError(f"{source} contains whitespace or control characters (percent-encode them)")
     try:
         parts = urlsplit(url)
+        if parts.port == 0:  # raises ValueError for a port that is not a number in 0-65535
+            raise ValueError("port 0")
     except ValueError:
-        raise ConfigError(f"{source} is not a valid URL") from None
+        raise ConfigError(f"{source} is not a valid URL (check its port)") from None
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise ConfigError(f"{source} must be an absolute https:// (or http://) URL")
 
@@ -197,7 +241,7 @@ def describe_event(event: object) -> str:
     if isinstance(detail, str):
         try:
             return "detail_string" if isinstance(json.loads(detail), dict) else "other"
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):  # not JSON, nested too deeply, a 5,000-digit number
             return "other"
     if event.get("source") == "aws.events" and event.get("detail-type") == "Scheduled Event":
         return "scheduled"

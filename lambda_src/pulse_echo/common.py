@@ -28,6 +28,9 @@ STATE_PREFIX = "state/"
 
 KEY_SUFFIX = ".json"
 
+S3_KEY_MAX_BYTES = 1024
+"""S3 object keys are at most 1,024 bytes of UTF-8 (S3 user guide, "Naming Amazon S3 objects")."""
+
 
 def host_from_key(key: str, prefix: str) -> str | None:
     """Return ``<host>`` for ``<prefix><host>.json``, or None for any other key.
@@ -46,6 +49,20 @@ def host_from_key(key: str, prefix: str) -> str | None:
 def key_for(prefix: str, host: str) -> str:
     """Return the object key ``<prefix><host>.json`` (inverse of host_from_key)."""
     return f"{prefix}{host}{KEY_SUFFIX}"
+
+
+def key_bytes(key: str) -> int:
+    """Length of ``key`` in UTF-8 bytes, the unit of S3's key limit (lone surrogates count 3)."""
+    return len(key.encode("utf-8", "surrogatepass"))
+
+
+def key_fits(key: str) -> bool:
+    """True when ``key`` is within S3's 1,024-byte key limit (S3_KEY_MAX_BYTES).
+
+    ``pulse/<host>.json`` can fit while ``failure/<host>.json``, two bytes
+    longer, does not: S3 refuses such a write with ``KeyTooLongError``.
+    """
+    return key_bytes(key) <= S3_KEY_MAX_BYTES
 
 
 # --- configuration ---
@@ -69,8 +86,16 @@ def env_required(name: str) -> str:
     return value
 
 
-def env_float(name: str, default: float, *, minimum: float = 0.0, allow_equal: bool = False) -> float:
-    """Return ``name`` as a float greater than ``minimum`` (or equal, if ``allow_equal``).
+def env_float(
+    name: str,
+    default: float,
+    *,
+    minimum: float = 0.0,
+    allow_equal: bool = False,
+    maximum: float | None = None,
+) -> float:
+    """Return ``name`` as a float greater than ``minimum`` (or equal, if ``allow_equal``)
+    and, when ``maximum`` is given, at most ``maximum``.
 
     Raises ConfigError naming the variable when the value is not a finite number
     in range.
@@ -87,6 +112,8 @@ def env_float(name: str, default: float, *, minimum: float = 0.0, allow_equal: b
     if value < minimum or (value == minimum and not allow_equal):
         bound = ">=" if allow_equal else ">"
         raise ConfigError(f"environment variable {name}={raw!r} must be {bound} {minimum:g}")
+    if maximum is not None and value > maximum:
+        raise ConfigError(f"environment variable {name}={raw!r} must be at most {maximum:g}")
     return value
 
 
@@ -138,12 +165,16 @@ def isoformat(moment: datetime) -> str:
 def parse_isoformat(text: str) -> datetime:
     """Parse ISO 8601 (``Z`` or an offset) into an aware UTC datetime.
 
-    Raises ValueError when the text is not ISO 8601 or carries no offset.
+    Raises ValueError when the text is not ISO 8601, carries no offset, or
+    falls outside the years 1-9999 once converted to UTC (``0001-01-01T00:00:00+01:00``).
     """
     moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     if moment.tzinfo is None:
         raise ValueError(f"timestamp {text!r} has no UTC offset")
-    return moment.astimezone(timezone.utc)
+    try:
+        return moment.astimezone(timezone.utc)
+    except OverflowError:
+        raise ValueError(f"timestamp {text!r} is out of range in UTC") from None
 
 
 def format_duration(seconds: float) -> str:

@@ -16,6 +16,9 @@ section 4). Memory stays bounded whatever the server sends:
   caller gives a deadline, in total (a server dripping bytes just inside the
   read timeout is cut off at the deadline).
 
+A host name that is not ASCII is sent in its IDNA (``xn--``) form, which
+urllib3 cannot make without the ``idna`` module that the Lambda runtimes lack.
+
 Unless private targets are allowed, the host of every URL (the pulse's and
 each redirect's) is resolved first and refused when any of its addresses is
 not public. Known gap: urllib3 resolves the name again to connect, so a DNS
@@ -37,7 +40,7 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from http.client import HTTPException
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import urllib3
 from urllib3 import exceptions as urllib3_exceptions
@@ -115,11 +118,13 @@ class ProbeResult:
 
 @dataclass(frozen=True)
 class Answer:
-    """A final 2xx answer: status, decoded body (at most max_body_bytes) and the URL that gave it."""
+    """A final 2xx answer: status, decoded body (at most max_body_bytes), the URL that gave it
+    and how many redirects led there."""
 
     status: int
     body: bytes
     url: str
+    redirects: int = 0
 
 
 class ProbeFailure(Exception):
@@ -150,7 +155,7 @@ def probe(url: str, expected_body: str, config: ProbeConfig, *, deadline: float 
         return ProbeResult(False, failure.reason, failure.detail, failure.http_status, _ms_since(started))
     elapsed_ms = _ms_since(started)
     expected = expected_body.encode("utf-8")
-    via = f" (redirected to {answer.url})" if answer.url != url else ""
+    via = f" (redirected to {answer.url})" if answer.redirects else ""
     if answer.body == expected:
         return ProbeResult(True, None, f"HTTP {answer.status}, body matches{via}", answer.status, elapsed_ms)
     offset = first_difference(expected, answer.body)
@@ -173,18 +178,20 @@ def fetch(url: str, config: ProbeConfig, *, deadline: float | None = None) -> An
 
     Raises ProbeFailure for a non-2xx final status (``http_status``), a
     redirect too many or to a non-http(s) URL, a refused private address,
-    any network error (``timeout``, ``dns``, ``tls``, ``connection``), a body
-    over the cap (``body_too_large``) or a content encoding it cannot decode
-    (``wrong_body``).
+    a host name with no IDNA form or any network error (``timeout``,
+    ``dns``, ``tls``, ``connection``), a body over the cap
+    (``body_too_large``), a content encoding it cannot decode or a
+    compressed body cut short (``wrong_body``).
     """
     current, redirects = url, 0
     with urllib3.PoolManager(num_pools=2, retries=False) as pool:
         while True:
+            current = ascii_url(current)
             if not config.allow_private_targets:
                 check_public_target(current)
             status, location, body = _get(pool, current, config, deadline)
             if location is None:
-                return Answer(status, body, current)
+                return Answer(status, body, current, redirects)
             if redirects == config.max_redirects:
                 raise ProbeFailure(
                     TOO_MANY_REDIRECTS,
@@ -241,16 +248,20 @@ def _read_body(response: urllib3.HTTPResponse, config: ProbeConfig, watchdog: _W
     Returns at most ``config.max_body_bytes`` decoded bytes. Raises
     ProbeFailure ``body_too_large`` as soon as one byte more is decoded or the
     raw bytes exceed ``config.max_raw_bytes``; ``wrong_body`` for a
-    Content-Encoding other than gzip, deflate or identity, or a corrupt one;
-    ``connection`` when the body ends before its Content-Length; ``timeout``
-    when the watchdog's deadline passes. urllib3 errors propagate.
+    Content-Encoding other than gzip, deflate or identity, a corrupt one, or
+    a compressed body that ends inside its stream (a body of no bytes at all
+    is empty, whatever its Content-Encoding); ``connection`` when the body
+    ends before its Content-Length (a Content-Length that is not ASCII
+    digits is ignored); ``timeout`` when the watchdog's deadline passes.
+    urllib3 errors propagate.
     """
     decoder = _Decoder.for_encoding(response.headers.get("Content-Encoding", ""))
     limit = config.max_body_bytes + 1
     body = bytearray()
     raw_bytes = 0
     length = response.headers.get("Content-Length", "")
-    expected_raw = int(length) if length.isdigit() else None
+    # "²".isdigit() is True but int("²") raises: only ASCII digits are a length.
+    expected_raw = int(length) if length.isascii() and length.isdigit() else None
     while True:
         chunk = response.read(READ_CHUNK_BYTES, decode_content=False)
         watchdog.check()
@@ -262,6 +273,8 @@ def _read_body(response: urllib3.HTTPResponse, config: ProbeConfig, watchdog: _W
                     f"connection closed after {raw_bytes} of {expected_raw} body bytes (Content-Length)",
                     response.status,
                 )
+            if raw_bytes:
+                decoder.finish()
             return bytes(body)
         raw_bytes += len(chunk)
         body += decoder.feed(chunk, limit - len(body))
@@ -277,6 +290,30 @@ def _read_body(response: urllib3.HTTPResponse, config: ProbeConfig, watchdog: _W
                 f"response sent more than {config.max_raw_bytes} bytes of encoded body",
                 response.status,
             )
+
+
+def ascii_url(url: str) -> str:
+    """Return ``url`` with a non-ASCII host name in its ASCII form (``bücher.example`` →
+    ``xn--bcher-kva.example``); any other URL unchanged.
+
+    Uses Python's ``idna`` codec (IDNA 2003), the one socket.getaddrinfo
+    applies to such a name: urllib3 needs the third-party ``idna`` module for
+    it, which the Lambda runtimes do not ship. Raises ProbeFailure ``dns``
+    for a name with no ASCII form (an empty label, one over 63 characters).
+    """
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if host.isascii():
+        return url
+    try:
+        ascii_host = host.encode("idna").decode("ascii")
+    except UnicodeError as exc:
+        raise ProbeFailure(
+            DNS, f"cannot resolve {host}: not a valid internationalised name ({exc})"
+        ) from None
+    userinfo, at, _ = parts.netloc.rpartition("@")
+    port = f":{parts.port}" if parts.port is not None else ""
+    return urlunsplit(parts._replace(netloc=f"{userinfo}{at}{ascii_host}{port}"))
 
 
 def check_public_target(url: str) -> None:
@@ -435,6 +472,19 @@ class _Decoder:
                 break  # all input consumed, no output pending
         return bytes(out)
 
+    def finish(self) -> None:
+        """At the end of a non-empty body: raise ProbeFailure ``wrong_body`` when its (first)
+        compressed stream did not end, e.g. a gzip body without its trailer: what was decoded
+        may be only the start of the answer. An unfinished later gzip member is ignored, like
+        any bytes after a complete member."""
+        if not self.encoding or self._done or self._later_member:
+            return
+        if self._obj is not None and self._obj.eof:
+            return
+        raise ProbeFailure(
+            WRONG_BODY, f"the {self.encoding} body is truncated: it ends before its compressed stream does"
+        )
+
 
 def _redirect_target(current: str, location: str, status: int) -> str:
     """Resolve a Location header against the current URL; only http(s) targets are followed."""
@@ -509,14 +559,22 @@ def _time_left(deadline: float | None) -> float:
 
 
 def _chain(exc: BaseException) -> Iterator[BaseException]:
-    """The exception, then its causes (``raise ... from``, or raised while handling)."""
+    """The exception, then its causes: ``raise ... from``, or the one being handled unless
+    ``from None`` hid it; a MaxRetryError is followed by its ``reason``."""
     seen: set[int] = set()
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
         seen.add(id(current))
         yield current
         nested = getattr(current, "reason", None)  # MaxRetryError.reason
-        current = nested if isinstance(nested, BaseException) else (current.__cause__ or current.__context__)
+        if isinstance(nested, BaseException):
+            current = nested
+        elif current.__cause__ is not None or current.__suppress_context__:
+            # "raise ... from None" hides the context, as tracebacks do: urllib3 1.26 hides
+            # the TypeError of its getresponse(buffering=True) attempt behind the real error.
+            current = current.__cause__
+        else:
+            current = current.__context__
 
 
 def _failure_from(exc: BaseException, url: str, config: ProbeConfig, status: int | None) -> ProbeFailure:

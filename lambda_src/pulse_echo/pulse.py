@@ -26,6 +26,9 @@ class Pulse:
     ``url`` is an absolute http(s) URL with a host; ``body`` is the exact text
     the URL must answer (compared byte for byte as UTF-8; no whitespace is
     stripped, so a body of ``"ok"`` does not match a response ``"ok\\n"``).
+    An empty ``body`` is valid and means exactly that: the answer must be
+    empty (a ``204 No Content`` health check), not "any body".
+    Both are valid Unicode (no lone surrogates), so both encode to UTF-8.
     """
 
     url: str
@@ -35,9 +38,12 @@ class Pulse:
 def parse_pulse(data: bytes) -> Pulse:
     """Parse and validate the bytes of a pulse object.
 
-    Raises PulseError when the bytes are not UTF-8, not JSON, not a JSON
-    object, when ``url`` or ``body`` is missing or not a string, or when
-    ``url`` is not valid (see validate_url).
+    Raises PulseError when the bytes are not UTF-8, not JSON (including JSON
+    that Python refuses to build: nesting deeper than its recursion limit, an
+    integer of more than 4,300 digits), not a JSON object, when ``url`` or
+    ``body`` is missing, not a string or not valid Unicode (a ``\\ud800``
+    escape decodes to a lone surrogate, which cannot be encoded to UTF-8), or
+    when ``url`` is not valid (see validate_url).
     """
     try:
         text = data.decode("utf-8-sig")
@@ -49,6 +55,9 @@ def parse_pulse(data: bytes) -> Pulse:
         raise PulseError(
             f"pulse is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
         ) from None
+    except (ValueError, RecursionError) as exc:  # too deep, or an integer over 4,300 digits
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc).split(";")[0]
+        raise PulseError(f"pulse is not valid JSON that can be read: {reason}") from None
     if not isinstance(document, dict):
         raise PulseError(f"pulse must be a JSON object, not {_json_type(document)}")
     for name in ("url", "body"):
@@ -56,6 +65,7 @@ def parse_pulse(data: bytes) -> Pulse:
             raise PulseError(f'pulse has no "{name}" field')
         if not isinstance(document[name], str):
             raise PulseError(f'pulse field "{name}" must be a string, not {_json_type(document[name])}')
+        _require_unicode(name, document[name])
     return Pulse(url=validate_url(document["url"]), body=document["body"])
 
 
@@ -87,6 +97,21 @@ def validate_url(url: str) -> str:
     if port == 0:
         raise PulseError(f"url {url!r} has port 0")
     return url
+
+
+def _require_unicode(name: str, value: str) -> None:
+    """Raise PulseError when ``value`` holds a lone surrogate (JSON allows ``"\\ud800"``; UTF-8 does not).
+
+    The message names the character by its escape, so that it can itself be
+    encoded into a failure record and a log line.
+    """
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise PulseError(
+            f'pulse field "{name}" is not valid Unicode: a lone surrogate '
+            f"(\\u{ord(value[exc.start]):04x}) at character {exc.start}"
+        ) from None
 
 
 def _json_type(value: object) -> str:

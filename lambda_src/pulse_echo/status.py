@@ -41,7 +41,16 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 
-from .common import format_duration, isoformat, parse_isoformat
+from .common import (
+    FAILURE_PREFIX,
+    S3_KEY_MAX_BYTES,
+    format_duration,
+    isoformat,
+    key_bytes,
+    key_fits,
+    key_for,
+    parse_isoformat,
+)
 
 STATUS_UP = "up"
 STATUS_DOWN = "down"
@@ -61,6 +70,8 @@ REASON_NO_PULSE = "no_pulse"
 REASON_NO_CHECK_RESULT = "no_check_result"
 REASON_CHECK_FAILED = "check_failed"
 REASON_UNREADABLE = "unreadable_failure_record"
+REASON_HOST_NAME_TOO_LONG = "host_name_too_long"
+REASON_CODE_MAX_CHARS = 64
 
 STATE_SCHEMA = 1
 
@@ -163,13 +174,16 @@ class FailureRecord:
 def parse_failure_record(data: bytes) -> FailureRecord:
     """Parse a failure record (UTF-8 JSON object, a BOM tolerated).
 
-    Missing or mistyped optional fields become None; ``reason`` defaults to
-    ``unknown``. Raises ValueError when the bytes are not a JSON object.
+    Missing or mistyped optional fields become None, and so does a
+    ``failed_at`` that is not an ISO 8601 time in range; ``reason`` defaults to
+    ``unknown`` and is kept on one line of at most 64 characters. Raises
+    ValueError (and nothing else) when the bytes are not a JSON object Python
+    can build (not UTF-8, not JSON, nested too deeply, a 5,000-digit number).
     """
     try:
         document = json.loads(data.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValueError(f"failure record is not UTF-8 JSON: {exc}") from None
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        raise ValueError(f"failure record is not UTF-8 JSON: {_json_error(exc)}") from None
     if not isinstance(document, dict):
         raise ValueError("failure record is not a JSON object")
 
@@ -188,7 +202,7 @@ def parse_failure_record(data: bytes) -> FailureRecord:
         except ValueError:
             failed_at = None
     return FailureRecord(
-        reason=text("reason") or "unknown",
+        reason=one_line(text("reason") or "unknown", REASON_CODE_MAX_CHARS),
         detail=text("detail") or "",
         failed_at=failed_at,
         url=text("url"),
@@ -305,8 +319,11 @@ def current_reason(
       read: the reason is then ``check_failed`` with its time).
     - Otherwise: ``no_pulse`` (the pulse object is gone), ``pulse_stopped``
       (the last pulse is older than ``stale_after``: the host or its sender
-      stopped), or ``no_check_result`` (pulses arrive but nothing records a
-      check: check_echo is not running or cannot write).
+      stopped), ``host_name_too_long`` (pulses arrive, but the host's
+      ``failure/<host>.json`` key would pass S3's 1,024-byte limit, so
+      check_echo cannot record why its checks fail), or ``no_check_result``
+      (pulses arrive but nothing records a check: check_echo is not running
+      or cannot write).
 
     Returns None for an ``up`` host that is not failing.
     """
@@ -329,6 +346,16 @@ def current_reason(
                 f"no pulse since {isoformat(observation.pulse_at)} "
                 f"({format_duration((now - observation.pulse_at).total_seconds())} ago): "
                 "the host stopped sending pulses"
+            ),
+        )
+    failure_key = key_for(FAILURE_PREFIX, observation.host)
+    if not key_fits(failure_key):
+        return Reason(
+            code=REASON_HOST_NAME_TOO_LONG,
+            detail=(
+                f"pulses arrive (last {isoformat(observation.pulse_at)}) but check_echo cannot record "
+                f"why its checks fail: {FAILURE_PREFIX}<host>.json would be {key_bytes(failure_key)} "
+                f"bytes, over S3's {S3_KEY_MAX_BYTES}-byte key limit (shorten the host name)"
             ),
         )
     return Reason(
@@ -729,13 +756,15 @@ def encode_state(hosts: Mapping[str, HostState], *, updated_at: datetime, run_id
 def decode_state(data: bytes) -> dict[str, HostState]:
     """Parse a state document written by encode_state into ``{host: HostState}``.
 
-    Raises StateFormatError when it is not valid UTF-8 JSON of that shape,
-    has another schema version, or holds an unknown status or a bad time.
+    Raises StateFormatError (and nothing else) when it is not valid UTF-8 JSON
+    of that shape (nested too deeply or a 5,000-digit number included), has
+    another schema version, or holds an unknown status or a bad time (one
+    outside the years 1-9999 in UTC included).
     """
     try:
         document = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise StateFormatError(f"state is not UTF-8 JSON: {exc}") from None
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        raise StateFormatError(f"state is not UTF-8 JSON: {_json_error(exc)}") from None
     if not isinstance(document, dict) or document.get("schema") != STATE_SCHEMA:
         raise StateFormatError(f"state schema is not {STATE_SCHEMA}")
     hosts = document.get("hosts")
@@ -758,6 +787,13 @@ def decode_state(data: bytes) -> dict[str, HostState]:
 
 
 # --- helpers ---
+
+
+def _json_error(exc: BaseException) -> str:
+    """A short description of why json.loads failed (a RecursionError's message is misleading)."""
+    if isinstance(exc, RecursionError):
+        return "nested too deeply"
+    return str(exc).split(";")[0]
 
 
 def _utc(moment: datetime | None) -> datetime | None:

@@ -55,6 +55,9 @@ LEASE_KEY = f"{STATE_PREFIX}lock.json"
 PAGE_SIZE = 1000
 FAILURE_RECORD_MAX_BYTES = 65536
 LEASE_MAX_BYTES = 4096
+LEASE_MAX = timedelta(days=1)
+"""No lease is honoured for longer than this after it was taken, whatever ``expires_at`` it
+claims (check_result's RUN_LEASE_SECONDS is at most this too)."""
 STATE_MAX_BYTES = 64 * 1024 * 1024
 
 _CONFLICT_CODES = {"PreconditionFailed", "ConditionalRequestConflict", "NoSuchKey", "412", "409"}
@@ -70,8 +73,8 @@ class StateConflictError(RuntimeError):
 class StoredState:
     """The state document as read: ``hosts`` and the ETag to write it back (None: absent).
 
-    ``unreadable`` is True when a document exists but did not parse (``hosts``
-    is then empty): it should be rewritten.
+    ``unreadable`` is True when a document exists but did not parse or was
+    over STATE_MAX_BYTES (``hosts`` is then empty): it should be rewritten.
     """
 
     hosts: dict[str, HostState]
@@ -165,9 +168,9 @@ class Store:
     def read_failures(self, hosts: Iterable[str], *, limit: int | None = None) -> dict[str, FailureRecord]:
         """GET ``failure/<host>.json`` for each host (at most ``limit`` of them, in order).
 
-        Each read stops at FAILURE_RECORD_MAX_BYTES (a longer record is unreadable). A
-        record deleted meanwhile is left out; one that does not parse becomes a
-        FailureRecord with reason ``unreadable_failure_record`` (logged), so
+        A record over FAILURE_RECORD_MAX_BYTES is not read. A record deleted
+        meanwhile is left out; one that is too large or does not parse becomes
+        a FailureRecord with reason ``unreadable_failure_record`` (logged), so
         an alert still goes out.
         """
         records: dict[str, FailureRecord] = {}
@@ -180,6 +183,8 @@ class Store:
             if data is None:
                 continue
             try:
+                if data[0] is None:
+                    raise ValueError(f"failure record is larger than {FAILURE_RECORD_MAX_BYTES} bytes")
                 records[host] = parse_failure_record(data[0])
             except ValueError as exc:
                 log(self.logger, logging.WARNING, "unreadable failure record", host=host, reason=str(exc))
@@ -191,15 +196,20 @@ class Store:
     def read_state(self) -> StoredState:
         """GET ``state/status.json``: ``StoredState(hosts, etag)``; absent gives ``({}, None)``.
 
-        A document that does not parse is logged as an error and read as
-        empty (hosts that are down are then announced again: at least once),
-        keeping its ETag so the next write replaces it.
+        A document that does not parse, or is over STATE_MAX_BYTES (not read),
+        is logged as an error and read as empty (hosts that are down are then
+        announced again: at least once), keeping its ETag so the next write
+        replaces it. The same goes for another schema version (a newer
+        pulse-echo's document after a downgrade): raising instead would fail
+        every run until someone deleted it.
         """
         found = self._get(STATE_KEY, STATE_MAX_BYTES)
         if found is None:
             return StoredState(hosts={}, etag=None)
         data, etag = found
         try:
+            if data is None:
+                raise StateFormatError(f"state document is larger than {STATE_MAX_BYTES} bytes")
             hosts = decode_state(data)
         except StateFormatError as exc:
             log(
@@ -249,7 +259,12 @@ class Store:
         a lease of this very run (a retried PUT whose first answer was lost)
         is ours; an expired one (``expires_at`` passed, or unreadable and
         older than ``duration``) is taken over with ``If-Match`` on its ETag,
-        so that of two runs taking it over only one succeeds.
+        so that of two runs taking it over only one succeeds. No lease lasts
+        longer than LEASE_MAX after it was taken (its ``acquired_at``, or its
+        ``LastModified`` when that is missing or in the future), whatever
+        ``expires_at`` it claims: a far-future one, left by a bad
+        RUN_LEASE_SECONDS or a hand-written lock, would otherwise silence every
+        later run without an error.
         """
         lease = self._put_lease(run_id, now, duration, {"IfNoneMatch": "*"})
         if lease is not None:
@@ -258,11 +273,14 @@ class Store:
         if found is None:  # released between our PUT and GET: one more try
             return self._put_lease(run_id, now, duration, {"IfNoneMatch": "*"})
         data, etag, last_modified = found
-        holder, expires_at = _parse_lease(data)
+        holder, acquired_at, expires_at = _parse_lease(data)
         if holder == run_id:
             return Lease(run_id=run_id, etag=etag, acquired_at=now, expires_at=expires_at or now + duration)
         if expires_at is None:
             expires_at = (last_modified or now) + duration
+        if acquired_at is None or acquired_at > now + LEASE_MAX:
+            acquired_at = last_modified or now
+        expires_at = min(expires_at, acquired_at + LEASE_MAX)
         if expires_at > now:
             log(
                 self.logger,
@@ -319,8 +337,9 @@ class Store:
     # --- reads ---
 
     def _get(self, key: str, max_bytes: int, *, with_last_modified: bool = False) -> tuple | None:
-        """GET ``key`` and read at most ``max_bytes`` of it (the rest is not read; the
-        connection is closed): ``(data, etag[, last_modified])``, or None when absent."""
+        """GET ``key`` if it is at most ``max_bytes``: ``(data, etag[, last_modified])``, or
+        None when absent. ``data`` is None for a larger object, which is not read (its
+        ContentLength says so; the connection is closed), so memory stays bounded."""
         try:
             self.requests += 1
             response = self.s3.get_object(Bucket=self.bucket, Key=key)
@@ -330,21 +349,29 @@ class Store:
             raise
         body = response["Body"]
         try:
-            data = body.read(max_bytes)
+            size = response.get("ContentLength")
+            data = None if isinstance(size, int) and size > max_bytes else body.read(max_bytes + 1)
         finally:
             body.close()
+        if data is not None and len(data) > max_bytes:
+            data = None
         if with_last_modified:
             last_modified = response.get("LastModified")
             return data, response["ETag"], last_modified.astimezone(timezone.utc) if last_modified else None
         return data, response["ETag"]
 
 
-def _parse_lease(data: bytes) -> tuple[str | None, datetime | None]:
-    """``(run_id, expires_at)`` from a lease body; None for what cannot be read."""
+def _parse_lease(data: bytes | None) -> tuple[str | None, datetime | None, datetime | None]:
+    """``(run_id, acquired_at, expires_at)`` from a lease body; None for what cannot be read
+    (a body over the size cap, not JSON, nested too deeply, a time out of range...)."""
     try:
-        document = json.loads(data.decode("utf-8"))
+        document = json.loads((data or b"").decode("utf-8"))
         run_id = document.get("run_id") if isinstance(document.get("run_id"), str) else None
         expires_at = parse_isoformat(document["expires_at"])
-    except (UnicodeDecodeError, ValueError, TypeError, KeyError, AttributeError):
-        return None, None
-    return run_id, expires_at
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
+        return None, None, None
+    try:
+        acquired_at = parse_isoformat(document["acquired_at"])
+    except (ValueError, TypeError, KeyError):
+        acquired_at = None
+    return run_id, acquired_at, expires_at

@@ -9,7 +9,8 @@ answers ``200 ok``); a refusal is a 4xx with a short text body such as
 with a ``Retry-After`` header in seconds (Slack "Rate limits": about one
 message per second per channel). So: retry 429 (after Retry-After, capped), 5xx
 and connection errors, a bounded number of times; never retry any other
-status, which will not change by itself.
+status, which will not change by itself. The status decides: a 2xx whose body
+then breaks off (or never ends) was accepted, and is not sent again.
 
 Works on urllib3 1.26.x and 2.x (the Lambda runtimes ship either): it uses
 ``PoolManager.urlopen`` with an encoded body, never the 2.x-only ``json=``
@@ -19,11 +20,14 @@ endpoint cannot make it use memory (CVE-2025-66471 concerns decompression in
 ``read(amt)`` before urllib3 2.6).
 
 The webhook URL is a secret (it authorises posting): it is never logged or put
-into an exception message; logs and errors name only its host.
+into an exception message; logs and errors name only its host. Credentials in
+it (``https://user:password@host/...``) are sent as HTTP Basic authentication,
+as curl and browsers do; urllib3 itself would drop them without a word.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import time
@@ -31,7 +35,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
-from urllib.parse import urlsplit
+from http.client import HTTPException
+from urllib.parse import unquote, urlsplit
 
 import urllib3
 
@@ -84,12 +89,14 @@ def url_host(url: str) -> str:
 def retry_after_seconds(value: str | None, *, now: datetime | None = None) -> float | None:
     """Parse a ``Retry-After`` header (RFC 9110: delay-seconds or an HTTP-date) into seconds.
 
-    Returns None when absent or unreadable; a date in the past gives 0.
+    Returns None when absent or unreadable; a date in the past gives 0. Only
+    ASCII digits are delay-seconds (``"²".isdigit()`` is True, but it is no
+    number); a huge value is returned as is (the caller caps it).
     """
     if value is None:
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():
         return float(value)
     try:
         moment = parsedate_to_datetime(value)
@@ -119,8 +126,12 @@ def post_json(
     ``Content-Type: application/json; charset=utf-8``. ``timeout_seconds`` is
     both the connect and the read timeout of each attempt. Up to
     ``max_attempts`` POSTs: a 429 waits ``Retry-After`` seconds (at most
-    ``max_retry_after_seconds``; ``backoff_seconds`` when absent), a 5xx or a
-    connection error or timeout waits ``backoff_seconds * 2**(attempt-1)``.
+    ``max_retry_after_seconds``; ``backoff_seconds`` when absent or
+    unreadable), a 5xx or a connection error or timeout waits
+    ``backoff_seconds * 2**(attempt-1)``, also at most
+    ``max_retry_after_seconds``. The status decides: a response body that
+    cannot be read (cut off, or slower than the timeout) turns neither a 2xx
+    into a failure nor a 5xx into a refusal.
     Redirects are not followed (a 3xx is a refusal). ``deadline`` (a
     ``time.monotonic()`` value, e.g. from the Lambda context's remaining
     time) shortens the last attempt's timeouts and stops retrying when
@@ -138,6 +149,7 @@ def post_json(
         "Content-Type": "application/json; charset=utf-8",
         "Accept-Encoding": "identity",
         "User-Agent": "pulse-echo",
+        **_basic_auth(url),
     }
     timeout = urllib3.Timeout(connect=timeout_seconds, read=timeout_seconds)
     pool = urllib3.PoolManager(timeout=timeout, retries=False)
@@ -163,14 +175,17 @@ def post_json(
                 )
             except (urllib3.exceptions.HTTPError, OSError) as exc:
                 status, text = None, _redact(f"{type(exc).__name__}: {exc}", url)
-                wait = backoff_seconds * 2 ** (attempt - 1)
+                wait = _backoff(backoff_seconds, attempt, max_retry_after_seconds)
                 outcome = "connection_error"
             else:
+                status = response.status
                 try:
-                    raw = response.read(MAX_RESPONSE_BYTES, decode_content=False)
+                    raw = response.read(MAX_RESPONSE_BYTES, decode_content=False) or b""
+                    text = raw.decode("utf-8", "replace")[:BODY_EXCERPT_CHARS]
+                except (urllib3.exceptions.HTTPError, OSError, HTTPException) as exc:
+                    text = _redact(f"(body unreadable: {type(exc).__name__}: {exc})", url)
                 finally:
                     response.close()
-                status, text = response.status, raw.decode("utf-8", "replace")[:BODY_EXCERPT_CHARS]
                 if 200 <= status < 300:
                     elapsed_ms = int((time.monotonic() - started) * 1000)
                     log(
@@ -189,7 +204,7 @@ def post_json(
                     wait = min(after if after is not None else backoff_seconds, max_retry_after_seconds)
                     outcome = "rate_limited"
                 elif status >= 500:
-                    wait = backoff_seconds * 2 ** (attempt - 1)
+                    wait = _backoff(backoff_seconds, attempt, max_retry_after_seconds)
                     outcome = "server_error"
                 else:
                     wait = None
@@ -222,6 +237,24 @@ def post_json(
         body=text,
         attempts=attempt,
     )
+
+
+def _backoff(base: float, attempt: int, cap: float) -> float:
+    """``base * 2**(attempt-1)`` seconds, at most ``cap`` (the exponent is bounded: no overflow)."""
+    return min(base * 2 ** min(attempt - 1, 30), cap)
+
+
+def _basic_auth(url: str) -> dict[str, str]:
+    """``{"Authorization": "Basic ..."}`` for ``user:password@`` in ``url``, else {}.
+
+    The user and password are percent-decoded and encoded as UTF-8 (RFC 7617's
+    ``charset="UTF-8"``; urllib3's make_headers would raise on non-Latin-1).
+    """
+    parts = urlsplit(url)
+    if parts.username is None:
+        return {}
+    credentials = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
+    return {"Authorization": "Basic " + base64.b64encode(credentials.encode("utf-8")).decode("ascii")}
 
 
 def _redact(text: str, url: str) -> str:

@@ -260,7 +260,7 @@ def test_invalid_inputs_fail_at_plan_with_a_message_naming_them(
     for expected in (
         "The bucket_name must be a valid S3 bucket name",
         "The alert_webhook_url must be an https:// URL",
-        "The stale_after_minutes must be greater than 0.",
+        "The stale_after_minutes must be greater than 0 and at most 525600 (a year).",
         "The check_schedule_expression must be rate(1 minute), rate(N minutes)",
         'The alert_webhook_format must be "slack" or "json".',
         "The lambda_runtime must be a Python 3 runtime",

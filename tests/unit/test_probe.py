@@ -392,6 +392,147 @@ def test_corrupt_gzip_body_is_a_clear_failure(http_server):
     assert "cannot decode the gzip body" in result.detail
 
 
+# --- hostile and broken answers ---
+
+
+def write_raw(data: bytes) -> Callable[[BaseHTTPRequestHandler], None]:
+    """A route handler that writes ``data`` as the whole response, status line included, then closes."""
+
+    def handler(request: BaseHTTPRequestHandler) -> None:
+        request.close_connection = True
+        try:
+            request.wfile.write(data)
+            request.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+    return handler
+
+
+@pytest.mark.parametrize(
+    "length", ["\u00b2", "1\u00b9", "-1", "0x2", " "], ids=["superscript", "1-sup", "neg", "hex", "space"]
+)
+def test_content_length_that_is_not_a_number_is_ignored_not_a_crash(http_server, length):
+    # str.isdigit() is True for "²" (latin-1 0xB2) but int() refuses it: a server must not
+    # be able to crash the probe, and with it every other record of the event.
+    url = http_server.route("/cl", handler=write_response(200, {"Content-Length": length}, [b"ok"]))
+
+    result = probe(url, "ok", CONFIG)
+
+    assert result.ok, result.detail
+
+
+def test_truncated_gzip_body_is_a_wrong_body_not_a_match(http_server):
+    # The deflate data of "ok" is complete but the gzip trailer (CRC, size) never came:
+    # without its end the body is not known to be "ok".
+    url = http_server.route(
+        "/z", handler=write_response(200, {"Content-Encoding": "gzip"}, [gzip.compress(b"ok")[:-8]])
+    )
+
+    result = probe(url, "ok", CONFIG)
+
+    assert result.reason == "wrong_body"
+    assert "truncated" in result.detail
+
+
+def test_truncated_gzip_that_decodes_to_a_prefix_of_the_answer_is_a_wrong_body(http_server):
+    data = gzip.compress(b"ok" + bytes(range(256)) * 4)
+    decoder = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    cut = next(n for n in range(len(data)) if decoder.copy().decompress(data[:n]) == b"ok")
+    url = http_server.route("/z", handler=write_response(200, {"Content-Encoding": "gzip"}, [data[:cut]]))
+
+    assert probe(url, "ok", CONFIG).reason == "wrong_body"
+
+
+def test_deflate_body_cut_after_one_byte_does_not_match_an_empty_expectation(http_server):
+    url = http_server.route("/d", handler=write_response(200, {"Content-Encoding": "deflate"}, [b"x"]))
+
+    assert probe(url, "", CONFIG).reason == "wrong_body"
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "deflate"])
+def test_empty_body_with_a_content_encoding_is_an_empty_body(http_server, encoding):
+    # Judgment call: no bytes at all is an empty answer (a 204 often keeps the header),
+    # not a truncated stream.
+    url = http_server.route("/e", status=204, body=b"", headers={"Content-Encoding": encoding})
+
+    assert probe(url, "", CONFIG).ok
+
+
+def test_bytes_after_a_complete_gzip_member_are_ignored(http_server):
+    url = http_server.route(
+        "/z", body=gzip.compress(b"ok") + b"trailing garbage", headers={"Content-Encoding": "gzip"}
+    )
+
+    assert probe(url, "ok", CONFIG).ok
+
+
+@pytest.mark.parametrize("encoding", ["gzip, gzip", "deflate, gzip", "zstd", "br", "compress"])
+def test_encodings_the_probe_did_not_ask_for_are_refused_never_decoded_by_urllib3(http_server, encoding):
+    # The probe asks for gzip and deflate only and reads with decode_content=False: urllib3
+    # (which decodes br/zstd when their modules are installed) never decodes, unbounded.
+    url = http_server.route("/x", body=gzip.compress(b"ok"), headers={"Content-Encoding": encoding})
+
+    result = probe(url, "ok", CONFIG)
+
+    assert result.reason == "wrong_body"
+    assert "cannot decode" in result.detail
+
+
+@pytest.mark.parametrize("status", [304, 199, 999])
+def test_status_outside_2xx_and_redirects_is_http_status(http_server, status):
+    url = http_server.route(
+        "/s", handler=write_raw(f"HTTP/1.1 {status} Odd\r\nContent-Length: 0\r\n\r\n".encode())
+    )
+
+    result = probe(url, "", CONFIG)
+
+    assert (result.reason, result.http_status) == ("http_status", status)
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [b"HTTP/1.1 abc Weird\r\n\r\n", b"ok\n", b"HTTP/1.1 200 OK\r\nX: " + b"a" * 70_000 + b"\r\n\r\n"],
+    ids=["bad-status", "http-0.9", "huge-header"],
+)
+def test_answer_that_is_not_http_is_a_connection_failure_naming_the_real_error(http_server, answer):
+    # urllib3 1.26 first calls getresponse(buffering=True), catches the TypeError and
+    # suppresses it as the context of the real error: the detail must not name it.
+    url = http_server.route("/raw", handler=write_raw(answer))
+
+    result = probe(url, "ok", CONFIG)
+
+    assert result.reason == "connection"
+    assert "buffering" not in result.detail
+
+
+def test_internationalised_host_name_is_probed_without_the_idna_module(http_server, monkeypatch):
+    # The Lambda runtimes ship no "idna" module: urllib3 then refuses a non-ASCII host
+    # ("connection"). The probe sends the ASCII (IDNA, xn--) form, as browsers do.
+    monkeypatch.setitem(sys.modules, "idna", None)  # "import idna" fails, as on Lambda
+    real = socket.getaddrinfo
+
+    def resolve(host, *args, **kwargs):
+        if host in ("xn--bcher-kva.example", b"xn--bcher-kva.example"):
+            host = "127.0.0.1"
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+    http_server.route("/health", body=b"ok")
+
+    result = probe(f"http://B\u00fccher.example:{http_server.port}/health", "ok", CONFIG)
+
+    assert result.ok, result.detail
+    assert "redirected" not in result.detail
+    assert http_server.requests[0].headers["Host"] == f"xn--bcher-kva.example:{http_server.port}"
+
+
+def test_host_name_that_is_not_valid_idna_is_a_dns_failure():
+    result = probe("http://" + "\u00fc" * 70 + ".example/", "ok", CONFIG)
+
+    assert result.reason == "dns"
+
+
 # --- redirects ---
 
 

@@ -6,9 +6,11 @@ the urllib3 1.26.x environment (``.venv-urllib3-1.26``).
 
 from __future__ import annotations
 
+import base64
 import json
 import socket
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 
@@ -191,6 +193,97 @@ def test_deadline_shortens_the_attempt_timeout(http_server) -> None:
     with pytest.raises(WebhookError):
         post_json(url, {}, timeout_seconds=10, max_attempts=1, deadline=time.monotonic() + 1.0)
     assert time.monotonic() - started < 2.5
+
+
+# --- hostile and broken answers ---
+
+
+def answer_then_stall(status: int, seconds: float) -> Callable[[object], None]:
+    """A route handler that sends the status and 2 of 100 promised body bytes, then waits."""
+
+    def handler(request) -> None:
+        request.send_response(status)
+        request.send_header("Content-Length", "100")
+        request.end_headers()
+        request.wfile.write(b"ok")
+        request.wfile.flush()
+        time.sleep(seconds)
+        request.close_connection = True
+
+    return handler
+
+
+def test_2xx_whose_body_never_ends_is_accepted_not_sent_again(http_server, json_logs) -> None:
+    # The status is the answer: raising here would fail the run before the state is saved,
+    # and the next run would post the same alert again.
+    url = http_server.route("/hook", handler=answer_then_stall(200, 1.5))
+    result = post_json(url, {}, timeout_seconds=0.3, sleep=FakeSleep())
+    assert (result.status, result.attempts) == (200, 1)
+    assert len(http_server.requests_to("/hook")) == 1
+    assert [line["outcome"] for line in json_logs] == ["accepted"]
+
+
+def test_5xx_whose_body_never_ends_is_retried_like_any_5xx(http_server) -> None:
+    url = http_server.route("/hook", handler=answer_then_stall(503, 1.0))
+    sleep = FakeSleep()
+    with pytest.raises(WebhookError) as caught:
+        post_json(url, {}, timeout_seconds=0.3, max_attempts=2, sleep=sleep)
+    assert (caught.value.status, caught.value.attempts) == (503, 2)
+    assert "body unreadable" in caught.value.body
+    assert sleep.waits == [1.0]
+
+
+@pytest.mark.parametrize(
+    "value", ["\u00b2", "1\u00b9", "-5", "1e3", "tomorrow", "Wed, 32 Oct 2015 07:28:00 GMT"]
+)
+def test_retry_after_that_is_not_delay_seconds_or_a_date_is_ignored_not_a_crash(http_server, value) -> None:
+    # "²".isdigit() is True and float("²") raises: a webhook must not crash the run with it.
+    assert retry_after_seconds(value) is None
+    url = http_server.route(
+        "/hook", responses=[(429, {"Retry-After": value}, b"slow down"), (200, {}, b"ok")]
+    )
+    sleep = FakeSleep()
+    assert post_json(url, {}, backoff_seconds=0.5, sleep=sleep).attempts == 2
+    assert sleep.waits == [0.5]
+
+
+def test_huge_retry_after_is_capped(http_server) -> None:
+    url = http_server.route("/hook", responses=[(429, {"Retry-After": "9" * 400}, b""), (200, {}, b"ok")])
+    sleep = FakeSleep()
+    post_json(url, {}, sleep=sleep, max_retry_after_seconds=20)
+    assert sleep.waits == [20]
+
+
+def test_backoff_is_capped_whatever_the_number_of_attempts() -> None:
+    with socket.socket() as sock:  # a port nobody listens on: each attempt fails at once
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    sleep = FakeSleep()
+    with pytest.raises(WebhookError):
+        post_json(
+            f"http://127.0.0.1:{port}/hook", {}, max_attempts=1100, sleep=sleep, max_retry_after_seconds=20
+        )
+    assert sleep.waits[:6] == [1, 2, 4, 8, 16, 20]
+    assert max(sleep.waits) == 20
+    assert len(sleep.waits) == 1099
+
+
+def test_credentials_in_the_url_are_sent_as_basic_auth_and_never_logged(http_server, json_logs) -> None:
+    # urllib3 drops user:password@ silently; curl and browsers send it as Basic authentication.
+    http_server.route("/hook", 200, "ok")
+    url = f"http://hook%40us%C3%A9r:p%3Ass%20word@127.0.0.1:{http_server.port}/hook"
+    post_json(url, {})
+    [request] = http_server.requests_to("/hook")
+    expected = base64.b64encode("hook@usér:p:ss word".encode()).decode()  # RFC 7617: UTF-8
+    assert request.headers["Authorization"] == f"Basic {expected}"
+    assert "ss" not in json.dumps([line.get("webhook_host") for line in json_logs])
+    assert "p%3Ass" not in json.dumps(json_logs)
+
+
+def test_no_authorization_header_without_credentials(http_server) -> None:
+    url = http_server.route("/hook", 200, "ok")
+    post_json(url, {})
+    assert "Authorization" not in http_server.requests_to("/hook")[0].headers
 
 
 def test_retry_after_parsing() -> None:
