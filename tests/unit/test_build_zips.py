@@ -1,0 +1,86 @@
+"""The Lambda zips are byte-reproducible and hold only what their handler runs."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from tools import build_zips
+
+FUNCTIONS = sorted(build_zips.PACKAGES)
+
+
+def _build_all(out_dir: Path) -> dict[str, bytes]:
+    return {function: build_zips.build_zip(function, out_dir).read_bytes() for function in FUNCTIONS}
+
+
+def test_two_builds_give_identical_bytes(tmp_path: Path) -> None:
+    first = _build_all(tmp_path / "one")
+    second = _build_all(tmp_path / "two")
+    assert first == second
+
+
+def test_source_timestamps_and_a_stray_pycache_do_not_change_the_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = _build_all(tmp_path / "before")
+    # A copy of the source as another clone made later would have it: new mtimes, a __pycache__.
+    source = tmp_path / "clone" / "pulse_echo"
+    shutil.copytree(build_zips.SOURCE, source)
+    for path in source.iterdir():
+        os.utime(path, (2_000_000_000, 2_000_000_000))
+    (source / "__pycache__").mkdir(exist_ok=True)
+    (source / "__pycache__" / "common.cpython-311.pyc").write_bytes(b"stale bytecode")
+    monkeypatch.setattr(build_zips, "SOURCE", source)
+    assert _build_all(tmp_path / "after") == before
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_zip_entries_are_sorted_with_fixed_time_and_mode(tmp_path: Path, function: str) -> None:
+    path = build_zips.build_zip(function, tmp_path)
+    with zipfile.ZipFile(path) as archive:
+        infos = archive.infolist()
+    names = [info.filename for info in infos]
+    assert names == sorted(names)
+    assert names == [f"pulse_echo/{name}" for name in sorted(build_zips.PACKAGES[function])]
+    assert all("__pycache__" not in name and not name.endswith(".pyc") for name in names)
+    assert {info.date_time for info in infos} == {(1980, 1, 1, 0, 0, 0)}
+    assert {info.external_attr >> 16 for info in infos} == {0o100644}
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_handler_imports_from_its_zip_alone_and_uses_all_of_it(tmp_path: Path, function: str) -> None:
+    path = build_zips.build_zip(function, tmp_path)
+    script = (
+        "import json, sys\n"
+        f"sys.path.insert(0, {str(path)!r})\n"
+        f"import pulse_echo.{function} as handler_module\n"
+        "assert callable(handler_module.handler)\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m.startswith('pulse_echo'))))\n"
+    )
+    # -I: isolated mode, so neither the repo nor lambda_src is on sys.path; only the zip is.
+    result = subprocess.run(
+        [sys.executable, "-I", "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    loaded = set(json.loads(result.stdout))
+    in_zip = {
+        "pulse_echo" if name == "__init__.py" else f"pulse_echo.{name[:-3]}"
+        for name in build_zips.PACKAGES[function]
+    }
+    assert loaded == in_zip
+
+
+def test_code_sha256_is_lambdas_base64_sha256(tmp_path: Path) -> None:
+    path = build_zips.build_zip("check_echo", tmp_path)
+    expected = base64.b64encode(hashlib.sha256(path.read_bytes()).digest()).decode()
+    assert build_zips.code_sha256(path) == expected
