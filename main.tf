@@ -303,10 +303,15 @@ resource "aws_lambda_permission" "s3_invoke_check_echo" {
   source_account = local.account_id
 }
 
-# Failed asynchronous invocations are retried, then sent to the failure
-# destination (if any) instead of being lost silently.
-resource "aws_lambda_function_event_invoke_config" "check_echo" {
-  function_name                = aws_lambda_function.check_echo.function_name
+# Failed asynchronous invocations of either function are retried, then sent to
+# the failure destination (if any) instead of being lost silently.
+resource "aws_lambda_function_event_invoke_config" "this" {
+  for_each = {
+    check_echo   = aws_lambda_function.check_echo.function_name
+    check_result = aws_lambda_function.check_result.function_name
+  }
+
+  function_name                = each.value
   maximum_retry_attempts       = var.async_maximum_retry_attempts
   maximum_event_age_in_seconds = var.async_maximum_event_age_seconds
 
@@ -320,19 +325,16 @@ resource "aws_lambda_function_event_invoke_config" "check_echo" {
   }
 }
 
-resource "aws_lambda_function_event_invoke_config" "check_result" {
-  function_name                = aws_lambda_function.check_result.function_name
-  maximum_retry_attempts       = var.async_maximum_retry_attempts
-  maximum_event_age_in_seconds = var.async_maximum_event_age_seconds
+# Addresses before the two configurations became one for_each resource:
+# existing deployments are moved in place, not replaced.
+moved {
+  from = aws_lambda_function_event_invoke_config.check_echo
+  to   = aws_lambda_function_event_invoke_config.this["check_echo"]
+}
 
-  dynamic "destination_config" {
-    for_each = var.failure_destination_arn != null ? [var.failure_destination_arn] : []
-    content {
-      on_failure {
-        destination = destination_config.value
-      }
-    }
-  }
+moved {
+  from = aws_lambda_function_event_invoke_config.check_result
+  to   = aws_lambda_function_event_invoke_config.this["check_result"]
 }
 
 # -----------------------------------------------------------------------------

@@ -489,12 +489,18 @@ def quiet_stderr() -> Iterator[None]:
             os.close(saved)
 
 
-def rss_now_mb() -> float:
+def _proc_status_mb(field: str) -> float:
+    """``field`` of /proc/self/status (a size in kB) in MiB; NaN where there is no such line."""
     with open("/proc/self/status", encoding="ascii") as status:
         for line in status:
-            if line.startswith("VmRSS:"):
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def rss_now_mb() -> float:
+    """The process's current RSS (VmRSS) in MiB."""
+    return _proc_status_mb("VmRSS")
 
 
 def maxrss_mb() -> float:
@@ -503,11 +509,7 @@ def maxrss_mb() -> float:
 
 def rss_peak_mb() -> float:
     """The process's peak RSS (VmHWM) in MiB, since start or since reset_rss_peak()."""
-    with open("/proc/self/status", encoding="ascii") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
+    return _proc_status_mb("VmHWM")
 
 
 def reset_rss_peak() -> bool:

@@ -4,12 +4,22 @@
   webhook receivers; urllib3 is never mocked).
 - ``aws_env``: dummy credentials and region so boto3 never reaches real AWS.
 - ``s3``: an in-process moto S3 (``mock_aws``) with an empty bucket.
+- ``json_logs``: the JSON lines of every pulse_echo logger (``capture_json_logs``:
+  of chosen loggers); ``s3_seed``: S3 objects with a chosen LastModified.
+- ``moto_endpoint``: a moto server for one test module; ``moto_clock``: moto's
+  S3 clock pinned (the scripts' tests).
+
+Helpers that are not fixtures (handler environments, the scripts' command
+line) are in tests/helpers.py.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Iterator
+import logging
+from collections.abc import Callable, Iterator
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -70,20 +80,17 @@ def load_event(name: str) -> dict:
     return json.loads((EVENTS_DIR / name).read_text(encoding="utf-8"))
 
 
-# --- check_result fixtures: JSON log capture, back-dated S3 objects ---
+# --- the handlers' fixtures: JSON log capture, back-dated S3 objects ---
 
 
-@pytest.fixture
-def json_logs() -> Iterator[list[dict]]:
-    """The JSON lines written by every ``pulse_echo.*`` logger during the test, parsed.
+@contextlib.contextmanager
+def capture_json_logs(*loggers: logging.Logger) -> Iterator[list[dict]]:
+    """The JSON lines the given loggers write inside the ``with`` block, parsed.
 
-    Those loggers do not propagate to the root logger (common.get_logger), so
-    ``caplog`` does not see them; this attaches a handler with the same
-    JsonFormatter to each logger that exists when the test starts (import the
-    module under test at the top of the test file).
+    pulse_echo's loggers do not propagate to the root logger
+    (common.get_logger), so ``caplog`` does not see them; this attaches a
+    handler with the same JsonFormatter to each of them.
     """
-    import logging
-
     from pulse_echo.common import JsonFormatter
 
     lines: list[dict] = []
@@ -94,8 +101,6 @@ def json_logs() -> Iterator[list[dict]]:
 
     capture = _Capture(level=logging.DEBUG)
     capture.setFormatter(JsonFormatter())
-    names = [name for name in list(logging.Logger.manager.loggerDict) if name.startswith("pulse_echo")]
-    loggers = [logging.getLogger(name) for name in names]
     for logger in loggers:
         logger.addHandler(capture)
     try:
@@ -103,6 +108,18 @@ def json_logs() -> Iterator[list[dict]]:
     finally:
         for logger in loggers:
             logger.removeHandler(capture)
+
+
+@pytest.fixture
+def json_logs() -> Iterator[list[dict]]:
+    """The JSON lines written by every ``pulse_echo.*`` logger during the test, parsed.
+
+    Only the loggers that exist when the test starts are captured (import the
+    module under test at the top of the test file); see capture_json_logs.
+    """
+    names = [name for name in list(logging.Logger.manager.loggerDict) if name.startswith("pulse_echo")]
+    with capture_json_logs(*(logging.getLogger(name) for name in names)) as lines:
+        yield lines
 
 
 class S3Seed:
@@ -147,3 +164,23 @@ def moto_endpoint() -> Iterator[str]:
 
     with Emulator() as emulator:
         yield emulator.endpoint
+
+
+# --- the scripts' fixtures: moto's clock ---
+
+MOTO_CLOCK_START = datetime(2026, 1, 1, 10, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def moto_clock(monkeypatch: pytest.MonkeyPatch) -> Callable[[datetime], None]:
+    """Pin moto's clock, at MOTO_CLOCK_START: objects written after ``set_time(t)`` get
+    ``LastModified == t``."""
+    import moto.s3.models
+
+    current = {"now": MOTO_CLOCK_START}
+    monkeypatch.setattr(moto.s3.models, "utcnow", lambda: current["now"].replace(tzinfo=None))
+
+    def set_time(moment: datetime) -> None:
+        current["now"] = moment
+
+    return set_time

@@ -115,11 +115,16 @@ def targets() -> Iterator[LocalHttpServer]:
         stop()
 
 
-def write_root(directory: Path, endpoint: str, body: str) -> Path:
-    """Write a root module (provider 3.39 on the emulator + ``body``) into ``directory``."""
+def write_root(
+    directory: Path, endpoint: str, module_name: str, arguments: dict[str, object], extras: str = ""
+) -> Path:
+    """Write a root module into ``directory``: provider 3.39 on the emulator, ``module
+    "<module_name>"`` calling this module (the repository root) with ``arguments``, then
+    ``extras`` (more HCL: resources and outputs around the call)."""
     directory.mkdir(parents=True, exist_ok=True)
+    call = tf.module_block(module_name, tf.local_source(ROOT, directory), arguments)
     (directory / "main.tf").write_text(
-        tf.required_providers_block() + "\n" + tf.emulator_provider_block(endpoint) + "\n" + body,
+        tf.required_providers_block() + "\n" + tf.emulator_provider_block(endpoint) + "\n" + call + extras,
         encoding="utf-8",
     )
     return directory
@@ -305,8 +310,7 @@ def deployment(
     """The main instance, applied once per session (destroyed at the end)."""
     arguments = main_module_arguments(webhook.url(WEBHOOK_PATH), zips["check_echo"].parent)
     root = tmp_path_factory.mktemp("root-main")
-    body = tf.module_block("pulse_echo", tf.local_source(ROOT, root), arguments) + MAIN_ROOT_EXTRAS
-    write_root(root, emulator.endpoint, body)
+    write_root(root, emulator.endpoint, "pulse_echo", arguments, MAIN_ROOT_EXTRAS)
     terraform = tf.Terraform(root)
     start = time.monotonic()
     terraform.init()

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import MAIN_PREFIX, ROOT, WEBHOOK_PATH, Deployment, Timings, write_root
+from tests.e2e.conftest import MAIN_PREFIX, WEBHOOK_PATH, Deployment, Timings, write_root
 from tests.httpserver import LocalHttpServer
 from tools import tf
 from tools.lambda_service import DeployedFunction, scheduled_event
@@ -112,8 +112,7 @@ def test_a_second_instance_applies_beside_the_first_without_a_clash(
         "lambda_package_dir": str(zips["check_result"].parent),
     }
     root = tmp_path_factory.mktemp("root-second")
-    body = tf.module_block("second", tf.local_source(ROOT, root), arguments)
-    write_root(root, emulator.endpoint, body + SECOND_ROOT_EXTRAS)
+    write_root(root, emulator.endpoint, "second", arguments, SECOND_ROOT_EXTRAS)
     terraform = tf.Terraform(root, env={"TF_VAR_webhook_url": webhook.url(WEBHOOK_PATH)})
     terraform.init()
     try:
@@ -214,7 +213,7 @@ def plan_only_root(emulator: tf.Emulator, tmp_path_factory: pytest.TempPathFacto
     """A root module that is only planned, with the module's inputs rewritten per test."""
     root = tmp_path_factory.mktemp("root-plan-only")
     terraform = tf.Terraform(root)
-    _write_call(terraform, emulator.endpoint, MINIMAL_ARGUMENTS)
+    write_root(root, emulator.endpoint, "pulse_echo", MINIMAL_ARGUMENTS)
     terraform.init()
     return terraform
 
@@ -222,20 +221,15 @@ def plan_only_root(emulator: tf.Emulator, tmp_path_factory: pytest.TempPathFacto
 def test_the_default_package_dir_is_the_modules_build_dir(
     plan_only_root: tf.Terraform, emulator: tf.Emulator
 ) -> None:
-    _write_call(plan_only_root, emulator.endpoint, MINIMAL_ARGUMENTS)
+    write_root(plan_only_root.workdir, emulator.endpoint, "pulse_echo", MINIMAL_ARGUMENTS)
     code, text = plan_only_root.plan_exit_code()
     assert code == 2
     assert "/build/check_echo.zip" in text
     assert "/build/check_result.zip" in text
 
 
-def _write_call(terraform: tf.Terraform, endpoint: str, arguments: dict[str, object]) -> None:
-    source = tf.local_source(ROOT, terraform.workdir)
-    write_root(terraform.workdir, endpoint, tf.module_block("pulse_echo", source, arguments))
-
-
 def _plan_errors(terraform: tf.Terraform, endpoint: str, arguments: dict[str, object]) -> str:
-    _write_call(terraform, endpoint, arguments)
+    write_root(terraform.workdir, endpoint, "pulse_echo", arguments)
     return _plain(terraform.plan_error())
 
 

@@ -9,16 +9,15 @@ errors must raise; bad data must become a logged, counted outcome. Real S3
 from __future__ import annotations
 
 import json
-import logging
 
 import pytest
 from botocore.exceptions import ClientError
 from pulse_echo import check_echo
-from pulse_echo.common import JsonFormatter
 from pulse_echo.status import parse_failure_record
 from pulse_echo.store import FAILURE_RECORD_MAX_BYTES
 
-from tests.conftest import TEST_BUCKET
+from tests.conftest import TEST_BUCKET, capture_json_logs
+from tests.helpers import check_echo_env
 
 S3_KEY_MAX_BYTES = 1024
 NO_OUTCOMES = {"echo": 0, "failed": 0, "bad_pulse": 0, "skipped": 0, "error": 0}
@@ -26,33 +25,17 @@ NO_OUTCOMES = {"echo": 0, "failed": 0, "bad_pulse": 0, "skipped": 0, "error": 0}
 
 @pytest.fixture
 def env(s3, monkeypatch):
-    """check_echo's environment on moto, 127.0.0.1 targets allowed, S3 refusing keys over 1,024 bytes."""
-    monkeypatch.setenv("PULSE_ECHO_BUCKET", TEST_BUCKET)
-    monkeypatch.setenv("ALLOW_PRIVATE_TARGETS", "true")
-    monkeypatch.setenv("PROBE_CONNECT_TIMEOUT_SECONDS", "1")
-    monkeypatch.setenv("PROBE_READ_TIMEOUT_SECONDS", "0.5")
-    for name in ("PULSE_MAX_BYTES", "PROBE_MAX_REDIRECTS", "PROBE_MAX_BODY_BYTES"):
-        monkeypatch.delenv(name, raising=False)
-    check_echo.config.cache_clear()
-    check_echo.s3_client.cache_clear()
-    refuse_long_keys(check_echo.s3_client())
-    yield s3
-    check_echo.config.cache_clear()
-    check_echo.s3_client.cache_clear()
+    """check_echo's environment on moto (tests.helpers.check_echo_env), S3 refusing keys over 1,024 bytes."""
+    with check_echo_env(monkeypatch):
+        refuse_long_keys(check_echo.s3_client())
+        yield s3
 
 
 @pytest.fixture
 def logs():
-    lines: list[dict] = []
-
-    class Collect(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            lines.append(json.loads(JsonFormatter().format(record)))
-
-    handler = Collect()
-    check_echo.logger.addHandler(handler)
-    yield lines
-    check_echo.logger.removeHandler(handler)
+    """The JSON lines check_echo logs during the test, parsed."""
+    with capture_json_logs(check_echo.logger) as lines:
+        yield lines
 
 
 def refuse_long_keys(client) -> None:

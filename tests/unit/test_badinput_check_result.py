@@ -30,24 +30,10 @@ from pulse_echo.status import (
 from pulse_echo.store import LEASE_KEY, STATE_KEY, Store
 
 from tests.conftest import TEST_BUCKET
+from tests.helpers import HOOK, check_result_env, posts, run_at
 
 T0 = datetime(2026, 1, 1, 10, 0, 0, tzinfo=timezone.utc)
 MIN = timedelta(minutes=1)
-HOOK = "/services/T0000/B0000/secretXXXXXXXXXXXX"
-OPTIONAL_ENV = [
-    "ALERT_WEBHOOK_SSM_PARAMETER_NAME",
-    "ALERT_WEBHOOK_FORMAT",
-    "SLACK_CHANNEL",
-    "SLACK_USERNAME",
-    "SLACK_ICON_EMOJI",
-    "ALERT_MAX_HOSTS_LISTED",
-    "ALERT_SNS_TOPIC_ARN",
-    "RENOTIFY_MINUTES",
-    "STALE_AFTER_MINUTES",
-    "WEBHOOK_TIMEOUT_SECONDS",
-    "WEBHOOK_MAX_ATTEMPTS",
-    "RUN_LEASE_SECONDS",
-]
 CORRUPT_JSON = {
     "deep-nesting": b"[" * 60_000,
     "huge-integer": b'{"schema": ' + b"9" * 5000 + b"}",
@@ -59,18 +45,9 @@ CORRUPT_JSON = {
 
 @pytest.fixture
 def env(monkeypatch, s3, http_server):
-    http_server.route(HOOK, 200, "ok")
-    monkeypatch.setenv("PULSE_ECHO_BUCKET", TEST_BUCKET)
-    monkeypatch.setenv("ALERT_WEBHOOK_URL", http_server.url(HOOK))
-    for name in OPTIONAL_ENV:
-        monkeypatch.delenv(name, raising=False)
-    check_result.reset()
-    yield monkeypatch
-    check_result.reset()
-
-
-def run_at(now, s3, **kwargs) -> dict:
-    return check_result.run(Config.from_env(), s3=s3, now=now, run_id=f"run-{now:%H%M%S}", **kwargs)
+    """check_result's environment (tests.helpers.check_result_env); yields the monkeypatch."""
+    with check_result_env(monkeypatch, http_server):
+        yield monkeypatch
 
 
 def seed_host(s3_seed, host, *, echo=None, pulse=None, failure=None, record: bytes | None = None) -> None:
@@ -81,10 +58,6 @@ def seed_host(s3_seed, host, *, echo=None, pulse=None, failure=None, record: byt
     if failure is not None:
         body = record if record is not None else b'{"reason": "timeout", "detail": "slow"}'
         s3_seed.put(f"failure/{host}.json", body, last_modified=failure)
-
-
-def posts(http_server) -> list[dict]:
-    return [request.json() for request in http_server.requests_to(HOOK)]
 
 
 # --- the state document ---

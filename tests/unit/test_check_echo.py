@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-import logging
 import re
 from datetime import datetime, timedelta, timezone
 from types import SimpleNamespace
@@ -13,42 +12,26 @@ from urllib.parse import quote_plus
 import pytest
 from botocore.exceptions import ClientError
 from pulse_echo import check_echo
-from pulse_echo.common import ECHO_PREFIX, FAILURE_PREFIX, PULSE_PREFIX, ConfigError, JsonFormatter
+from pulse_echo.common import ECHO_PREFIX, FAILURE_PREFIX, PULSE_PREFIX, ConfigError
 
-from tests.conftest import TEST_BUCKET, load_event
+from tests.conftest import TEST_BUCKET, capture_json_logs, load_event
+from tests.helpers import check_echo_env
 
 ISO_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
 
 
 @pytest.fixture
 def env(s3, monkeypatch):
-    """check_echo's environment on moto; 127.0.0.1 targets allowed; small timeouts. Yields the S3 client."""
-    monkeypatch.setenv("PULSE_ECHO_BUCKET", TEST_BUCKET)
-    monkeypatch.setenv("ALLOW_PRIVATE_TARGETS", "true")
-    monkeypatch.setenv("PROBE_CONNECT_TIMEOUT_SECONDS", "1")
-    monkeypatch.setenv("PROBE_READ_TIMEOUT_SECONDS", "0.5")
-    for name in ("PULSE_MAX_BYTES", "PROBE_MAX_REDIRECTS", "PROBE_MAX_BODY_BYTES"):
-        monkeypatch.delenv(name, raising=False)
-    check_echo.config.cache_clear()
-    check_echo.s3_client.cache_clear()
-    yield s3
-    check_echo.config.cache_clear()
-    check_echo.s3_client.cache_clear()
+    """check_echo's environment on moto (tests.helpers.check_echo_env). Yields the S3 client."""
+    with check_echo_env(monkeypatch):
+        yield s3
 
 
 @pytest.fixture
 def logs():
     """The JSON lines check_echo logs during the test, parsed."""
-    lines: list[dict] = []
-
-    class Collect(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            lines.append(json.loads(JsonFormatter().format(record)))
-
-    handler = Collect()
-    check_echo.logger.addHandler(handler)
-    yield lines
-    check_echo.logger.removeHandler(handler)
+    with capture_json_logs(check_echo.logger) as lines:
+        yield lines
 
 
 def s3_event_key(key: str) -> str:

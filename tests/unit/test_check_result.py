@@ -26,45 +26,18 @@ from pulse_echo.store import LEASE_KEY, STATE_KEY, Store
 from pulse_echo.webhook import WebhookError
 
 from tests.conftest import TEST_BUCKET, load_event
+from tests.helpers import HOOK, check_result_env, posts, run_at
 
 T0 = datetime(2026, 1, 1, 10, 0, 0, tzinfo=timezone.utc)
 MIN = timedelta(minutes=1)
 SEC = timedelta(seconds=1)
-HOOK = "/services/T0000/B0000/secretXXXXXXXXXXXX"
-OPTIONAL_ENV = [
-    "ALERT_WEBHOOK_SSM_PARAMETER_NAME",
-    "ALERT_WEBHOOK_FORMAT",
-    "SLACK_CHANNEL",
-    "SLACK_USERNAME",
-    "SLACK_ICON_EMOJI",
-    "ALERT_MAX_HOSTS_LISTED",
-    "ALERT_SNS_TOPIC_ARN",
-    "RENOTIFY_MINUTES",
-    "STALE_AFTER_MINUTES",
-    "WEBHOOK_TIMEOUT_SECONDS",
-    "WEBHOOK_MAX_ATTEMPTS",
-    "RUN_LEASE_SECONDS",
-]
 
 
 @pytest.fixture
 def env(monkeypatch, s3, http_server):
-    """check_result's environment for TEST_BUCKET, the webhook at http_server's HOOK (answering 200 ok)."""
-    http_server.route(HOOK, 200, "ok")
-    monkeypatch.setenv("PULSE_ECHO_BUCKET", TEST_BUCKET)
-    monkeypatch.setenv("ALERT_WEBHOOK_URL", http_server.url(HOOK))
-    for name in OPTIONAL_ENV:
-        monkeypatch.delenv(name, raising=False)
-    check_result.reset()
-    yield monkeypatch
-    check_result.reset()
-
-
-def run_at(now, s3, *, sns=None, sleep=lambda seconds: None) -> dict:
-    """One run with the environment's configuration at a fixed time."""
-    return check_result.run(
-        Config.from_env(), s3=s3, sns=sns, now=now, run_id=f"run-{now:%H%M%S}", sleep=sleep
-    )
+    """check_result's environment (tests.helpers.check_result_env); yields the monkeypatch."""
+    with check_result_env(monkeypatch, http_server):
+        yield monkeypatch
 
 
 def seed_host(s3_seed, host, *, echo=None, pulse=None, failure=None, record=None) -> None:
@@ -77,10 +50,6 @@ def seed_host(s3_seed, host, *, echo=None, pulse=None, failure=None, record=None
     if failure is not None:
         record = record or {"reason": "http_status", "detail": f"HTTP 503 from https://{host}/health"}
         s3_seed.put(f"failure/{host}.json", json.dumps({"http_status": 503, **record}), last_modified=failure)
-
-
-def posts(http_server) -> list[dict]:
-    return [request.json() for request in http_server.requests_to(HOOK)]
 
 
 def state_of(s3) -> dict:

@@ -1,49 +1,30 @@
 """scripts/pulse-forget: retire a host, after which check_result's evaluation never alerts on it.
 
 In-process through main(argv) against moto's mock_aws (moto's clock pinned by
-``moto_clock`` from test_scripts_status's helpers, re-declared here), and the
-real command line in a subprocess against a moto server (module-scoped).
+``moto_clock``), and the real command line in a subprocess against a moto
+server (module-scoped).
 """
 
 from __future__ import annotations
 
 import io
 import json
-import os
-import socket
-import subprocess
 import sys
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from types import ModuleType
 
-import boto3
 import pytest
 from pulse_echo.common import isoformat
 from pulse_echo.status import HostState, encode_state, evaluate
 from pulse_echo.store import LEASE_KEY, STATE_KEY, Store
 
-from tests.conftest import TEST_BUCKET
+from tests.conftest import MOTO_CLOCK_START, TEST_BUCKET
+from tests.helpers import assert_one_line_error, cli_env, load_script, run_cli, run_main, s3_with_bucket
 
-ROOT = Path(__file__).resolve().parents[2]
-SCRIPTS = ROOT / "scripts"
-VENV_BIN = Path(sys.executable).parent
-NOW = datetime(2026, 1, 1, 10, 0, tzinfo=timezone.utc)
+NOW = MOTO_CLOCK_START  # the time the script is told it is (--now), and moto's until a test moves it
 STALE = timedelta(minutes=15)
 NASTY_HOSTS = ["a/b c", "x+y%20z", "ünï 日本", "-leading-dash", "100%", "dir/", "e\u0301"]
-
-
-def load_script(name: str) -> ModuleType:
-    import importlib.machinery
-    import importlib.util
-
-    loader = importlib.machinery.SourceFileLoader(name.replace("-", "_"), str(SCRIPTS / name))
-    spec = importlib.util.spec_from_loader(loader.name, loader)
-    assert spec is not None
-    module = importlib.util.module_from_spec(spec)
-    loader.exec_module(module)
-    return module
 
 
 pulse_forget = load_script("pulse-forget")
@@ -55,16 +36,6 @@ class FakeTerminal(io.StringIO):
 
     def isatty(self) -> bool:
         return True
-
-
-@pytest.fixture
-def moto_clock(monkeypatch: pytest.MonkeyPatch) -> Callable[[datetime], None]:
-    """Pin moto's clock: objects written after ``set_time(t)`` get ``LastModified == t``."""
-    import moto.s3.models
-
-    current = {"now": NOW}
-    monkeypatch.setattr(moto.s3.models, "utcnow", lambda: current["now"].replace(tzinfo=None))
-    return lambda moment: current.update(now=moment)
 
 
 def put(s3: object, key: str, when: datetime, clock: Callable, body: bytes = b"{}") -> None:
@@ -101,24 +72,13 @@ def keys(s3: object) -> set[str]:
 
 
 def forget(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    status = pulse_forget.main(["--bucket", TEST_BUCKET, "--now", isoformat(NOW), *argv])
-    captured = capsys.readouterr()
-    return status, captured.out, captured.err
+    return run_main(pulse_forget, ["--bucket", TEST_BUCKET, "--now", isoformat(NOW), *argv], capsys)
 
 
 def evaluation_at(s3: object, now: datetime, renotify: timedelta | None = None) -> object:
     """check_result's evaluation of the bucket at ``now`` (the same calls its run makes)."""
     store = Store(s3, TEST_BUCKET)
     return evaluate(store.list_observations(), store.read_state().hosts, now, STALE, renotify)
-
-
-def assert_one_line_error(err: str, *words: str) -> None:
-    lines = err.splitlines()
-    assert len(lines) == 1, err
-    assert lines[0].startswith("pulse-forget: ")
-    assert "Traceback" not in err
-    for word in words:
-        assert word in lines[0]
 
 
 # --- help and confirmation ---
@@ -151,7 +111,7 @@ def test_without_a_terminal_and_without_yes_nothing_is_deleted(
     status, out, err = forget(["web-1"], capsys)
     assert status == 2
     assert 'Host "web-1"' in out
-    assert_one_line_error(err, "stdin is not a terminal", "--yes")
+    assert_one_line_error("pulse-forget", err, "stdin is not a terminal", "--yes")
     assert keys(s3) == before
 
 
@@ -175,7 +135,7 @@ def test_the_terminal_answer_decides(
         assert keys(s3) == set()
     else:
         assert status == 2
-        assert_one_line_error(err, "not confirmed; nothing was deleted")
+        assert_one_line_error("pulse-forget", err, "not confirmed; nothing was deleted")
         assert keys(s3) == {"pulse/web-1.json", "echo/web-1.json", "failure/web-1.json"}
 
 
@@ -339,7 +299,7 @@ def test_waits_for_a_running_check_result_and_gives_up_cleanly(
     status, _, err = forget(["--yes", "gone"], capsys)
 
     assert status == 1
-    assert_one_line_error(err, "a check_result run holds state/lock.json")
+    assert_one_line_error("pulse-forget", err, "a check_result run holds state/lock.json")
     assert keys(s3) == before | {LEASE_KEY}
     Store(s3, TEST_BUCKET).release_lease(running)
 
@@ -354,7 +314,7 @@ def test_unknown_host_is_one_line_with_suggestions(
     before = keys(s3)
     status, out, err = forget(["--yes", "web-2"], capsys)
     assert (status, out) == (1, "")
-    assert_one_line_error(err, "unknown host 'web-2'", "did you mean 'web-1'?")
+    assert_one_line_error("pulse-forget", err, "unknown host 'web-2'", "did you mean 'web-1'?")
     assert keys(s3) == before
     status, _, err = forget(["--yes", "zzz"], capsys)
     assert status == 1
@@ -365,75 +325,43 @@ def test_wrong_bucket_is_one_line(s3: object, capsys: pytest.CaptureFixture[str]
     status = pulse_forget.main(["--bucket", "no-such-bucket-here", "--yes", "web-1"])
     captured = capsys.readouterr()
     assert (status, captured.out) == (1, "")
-    assert_one_line_error(captured.err, "no-such-bucket-here", "NoSuchBucket")
+    assert_one_line_error("pulse-forget", captured.err, "no-such-bucket-here", "NoSuchBucket")
 
 
 # --- the real command line ---
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_command_line_against_a_moto_server(tmp_path: Path, moto_endpoint: str) -> None:
-    client = boto3.client(
-        "s3",
-        endpoint_url=moto_endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="k",
-        aws_secret_access_key="s",
-    )
-    client.create_bucket(Bucket="forget-cli")
+    client = s3_with_bucket(moto_endpoint, "forget-cli")
     host = "rack 2/ünï+%20"
     for prefix in ("pulse/", "echo/", "failure/"):
         client.put_object(Bucket="forget-cli", Key=f"{prefix}{host}.json", Body=b"{}")
-    env = {
-        "PATH": f"{VENV_BIN}{os.pathsep}/usr/bin:/bin",
-        "HOME": str(tmp_path),
-        "LANG": "C.UTF-8",
-        "AWS_ENDPOINT_URL": moto_endpoint,
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_CONFIG_FILE": str(tmp_path / "none"),
-        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
-        "AWS_EC2_METADATA_DISABLED": "true",
-    }
-    with_keys = {**env, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+    env = cli_env(tmp_path, moto_endpoint)
 
-    def run(args: list[str], run_env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [str(SCRIPTS / "pulse-forget"), *args],
-            env=run_env,
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
-
-    result = run(["--help"], with_keys)
+    result = run_cli("pulse-forget", ["--help"], env)
     assert result.returncode == 0
     assert "usage: pulse-forget" in result.stdout
 
-    result = run(["--bucket", "forget-cli", host], env)
+    result = run_cli(
+        "pulse-forget", ["--bucket", "forget-cli", host], cli_env(tmp_path, moto_endpoint, credentials=False)
+    )
     assert result.returncode == 1
-    assert_one_line_error(result.stderr, "no AWS credentials found")
+    assert_one_line_error("pulse-forget", result.stderr, "no AWS credentials found")
 
-    result = run(["--bucket", "no-such-bucket-here", "--yes", host], with_keys)
+    result = run_cli("pulse-forget", ["--bucket", "no-such-bucket-here", "--yes", host], env)
     assert result.returncode == 1
-    assert_one_line_error(result.stderr, "NoSuchBucket")
+    assert_one_line_error("pulse-forget", result.stderr, "NoSuchBucket")
 
-    result = run(["--bucket", "forget-cli", "web-9"], with_keys)
+    result = run_cli("pulse-forget", ["--bucket", "forget-cli", "web-9"], env)
     assert result.returncode == 1
-    assert_one_line_error(result.stderr, "unknown host 'web-9'")
+    assert_one_line_error("pulse-forget", result.stderr, "unknown host 'web-9'")
 
-    result = run(["--bucket", "forget-cli", host], with_keys)  # stdin is not a terminal
+    result = run_cli("pulse-forget", ["--bucket", "forget-cli", host], env)  # stdin is not a terminal
     assert result.returncode == 2
-    assert_one_line_error(result.stderr, "pass --yes")
+    assert_one_line_error("pulse-forget", result.stderr, "pass --yes")
     assert client.list_objects_v2(Bucket="forget-cli")["KeyCount"] == 3
 
-    result = run(["--bucket", "forget-cli", "--yes", host], with_keys)
+    result = run_cli("pulse-forget", ["--bucket", "forget-cli", "--yes", host], env)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[-1].startswith(f'Forgot "{host}": deleted pulse/{host}.json')
     assert client.list_objects_v2(Bucket="forget-cli")["KeyCount"] == 0

@@ -13,13 +13,13 @@ import json
 import os
 import shlex
 import shutil
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
-import boto3
 import pytest
+
+from tests.helpers import s3_with_bucket
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "send-pulse"
@@ -65,24 +65,10 @@ NASTY_URLS = [
 ]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def bucket_client(moto_endpoint: str) -> object:
     """A boto3 S3 client on the moto server, with BUCKET created."""
-    client = boto3.client(
-        "s3",
-        endpoint_url=moto_endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
-    client.create_bucket(Bucket=BUCKET)
-    return client
+    return s3_with_bucket(moto_endpoint, BUCKET)
 
 
 def host_env(tmp_path: Path, endpoint: str | None = None, **extra: str) -> dict[str, str]:

@@ -6,24 +6,21 @@ reason is exact. The real command line runs in a subprocess against a moto
 server (module-scoped) at least once: --help, a listing, a wrong bucket and
 missing credentials. The README's "Operations" examples are checked against a
 fresh run of the same scenario
-(``PYTHONPATH=lambda_src .venv/bin/python tests/unit/test_scripts_status.py``
+(``PYTHONPATH=lambda_src:. .venv/bin/python tests/unit/test_scripts_status.py``
 prints them).
 """
 
 from __future__ import annotations
 
 import contextlib
-import importlib.machinery
-import importlib.util
 import io
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 from types import ModuleType
 
@@ -34,43 +31,28 @@ from pulse_echo.common import isoformat
 from pulse_echo.status import HostState, host_statuses
 from pulse_echo.store import Store
 
-ROOT = Path(__file__).resolve().parents[2]
-SCRIPTS = ROOT / "scripts"
+from tests.conftest import MOTO_CLOCK_START, TEST_BUCKET
+from tests.helpers import (
+    ROOT,
+    SCRIPTS,
+    assert_one_line_error,
+    cli_env,
+    load_script,
+    run_cli,
+    run_main,
+    s3_with_bucket,
+)
+
 README = ROOT / "README.md"
-VENV_BIN = Path(sys.executable).parent
 EXAMPLE_BUCKET = "my-pulse-echo-bucket"
-NOW = datetime(2026, 1, 1, 10, 0, tzinfo=timezone.utc)
-
-
-def load_script(name: str) -> ModuleType:
-    """Import ``scripts/<name>`` (no .py suffix) as a module, to call its main(argv)."""
-    loader = importlib.machinery.SourceFileLoader(name.replace("-", "_"), str(SCRIPTS / name))
-    spec = importlib.util.spec_from_loader(loader.name, loader)
-    assert spec is not None
-    module = importlib.util.module_from_spec(spec)
-    loader.exec_module(module)
-    return module
+NOW = MOTO_CLOCK_START  # the time the script is told it is (--now), and moto's until a test moves it
 
 
 pulse_status = load_script("pulse-status")
 pulse_forget = load_script("pulse-forget")
 
 
-# --- fixtures and helpers ---
-
-
-@pytest.fixture
-def moto_clock(monkeypatch: pytest.MonkeyPatch) -> Callable[[datetime], None]:
-    """Pin moto's clock: objects written after ``set_time(t)`` get ``LastModified == t``."""
-    import moto.s3.models
-
-    current = {"now": NOW}
-    monkeypatch.setattr(moto.s3.models, "utcnow", lambda: current["now"].replace(tzinfo=None))
-
-    def set_time(moment: datetime) -> None:
-        current["now"] = moment
-
-    return set_time
+# --- helpers ---
 
 
 def at(hh_mm: str) -> datetime:
@@ -169,50 +151,6 @@ def seed_example(s3: object, bucket: str, clock: Callable[[datetime], None]) -> 
     )
 
 
-def run_main(module: ModuleType, argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    status = module.main(argv)
-    captured = capsys.readouterr()
-    return status, captured.out, captured.err
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def cli_env(tmp_path: Path, endpoint: str, *, credentials: bool = True) -> dict[str, str]:
-    env = {
-        "PATH": f"{VENV_BIN}{os.pathsep}/usr/bin:/bin",
-        "HOME": str(tmp_path),
-        "LANG": "C.UTF-8",
-        "AWS_ENDPOINT_URL": endpoint,
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_CONFIG_FILE": str(tmp_path / "no-aws-config"),
-        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "no-aws-credentials"),
-        "AWS_EC2_METADATA_DISABLED": "true",
-    }
-    if credentials:
-        env.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
-    return env
-
-
-def run_cli(name: str, args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    """Run ``scripts/<name>`` by its path, as a user would (its shebang, the venv's python first on PATH)."""
-    return subprocess.run(
-        [str(SCRIPTS / name), *args], env=env, capture_output=True, text=True, timeout=60, check=False
-    )
-
-
-def assert_one_line_error(err: str, *words: str) -> None:
-    lines = err.splitlines()
-    assert len(lines) == 1, err
-    assert lines[0].startswith("pulse-status: ")
-    assert "Traceback" not in err
-    for word in words:
-        assert word in lines[0]
-
-
 # --- the table and --json ---
 
 
@@ -229,8 +167,6 @@ def test_help(capsys: pytest.CaptureFixture[str]) -> None:
 def test_table_shows_every_host_with_status_age_reason_and_since(
     s3: object, moto_clock: Callable, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from tests.conftest import TEST_BUCKET
-
     seed_example(s3, TEST_BUCKET, moto_clock)
     status, out, err = run_main(pulse_status, ["--bucket", TEST_BUCKET, "--now", isoformat(NOW)], capsys)
     assert (status, err) == (0, "")
@@ -265,8 +201,6 @@ def test_json_is_check_results_own_evaluation(
     s3: object, moto_clock: Callable, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """--json holds exactly what pulse_echo.status.host_statuses says, read through pulse_echo.store."""
-    from tests.conftest import TEST_BUCKET
-
     seed_example(s3, TEST_BUCKET, moto_clock)
     status, out, err = run_main(
         pulse_status, ["--bucket", TEST_BUCKET, "--json", "--now", isoformat(NOW)], capsys
@@ -292,8 +226,6 @@ def test_json_is_check_results_own_evaluation(
 def test_threshold_comes_from_the_option_or_the_environment(
     s3: object, moto_clock: Callable, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tests.conftest import TEST_BUCKET
-
     put(s3, TEST_BUCKET, "pulse/h.json", pulse_body("h"), at("09:50"), moto_clock)
     put(s3, TEST_BUCKET, "echo/h.json", b"{}", at("09:50"), moto_clock)
     base = ["--bucket", TEST_BUCKET, "--json", "--now", isoformat(NOW)]
@@ -320,8 +252,6 @@ def test_threshold_must_be_positive(value: str, capsys: pytest.CaptureFixture[st
 
 
 def test_empty_bucket_shows_no_hosts(s3: object, capsys: pytest.CaptureFixture[str]) -> None:
-    from tests.conftest import TEST_BUCKET
-
     status, out, _ = run_main(pulse_status, ["--bucket", TEST_BUCKET, "--now", isoformat(NOW)], capsys)
     assert status == 0
     assert out.splitlines()[0].split()[0] == "HOST"
@@ -331,8 +261,6 @@ def test_empty_bucket_shows_no_hosts(s3: object, capsys: pytest.CaptureFixture[s
 def test_nasty_host_names_are_shown_on_one_line_and_aligned(
     s3: object, moto_clock: Callable, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from tests.conftest import TEST_BUCKET
-
     hosts = ["a/b c+d%20e", "日本語ホスト", "e\u0301cole", "tab\there", "new\nline"]
     for host in hosts:
         put(s3, TEST_BUCKET, f"pulse/{host}.json", pulse_body("x"), at("09:58"), moto_clock)
@@ -354,8 +282,6 @@ def test_nasty_host_names_are_shown_on_one_line_and_aligned(
 def test_turned_off_host_keeps_showing_down(
     s3: object, moto_clock: Callable, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from tests.conftest import TEST_BUCKET
-
     put(s3, TEST_BUCKET, "pulse/off.json", pulse_body("off"), at("09:00"), moto_clock)
     put(s3, TEST_BUCKET, "echo/off.json", b"{}", at("09:00"), moto_clock)
     for later in (NOW, NOW + timedelta(days=3), NOW + timedelta(days=400)):
@@ -374,7 +300,7 @@ def test_turned_off_host_keeps_showing_down(
 def test_wrong_bucket_is_one_line(s3: object, capsys: pytest.CaptureFixture[str]) -> None:
     status, out, err = run_main(pulse_status, ["--bucket", "no-such-bucket-here"], capsys)
     assert (status, out) == (1, "")
-    assert_one_line_error(err, "no-such-bucket-here", "NoSuchBucket")
+    assert_one_line_error("pulse-status", err, "no-such-bucket-here", "NoSuchBucket")
 
 
 @pytest.mark.parametrize(
@@ -402,21 +328,14 @@ def test_access_denied_and_other_s3_errors_are_one_line(
     monkeypatch.setattr(pulse_status, "s3_client", lambda region: client)
     status, out, err = run_main(pulse_status, ["--bucket", "b-denied"], capsys)
     assert (status, out) == (1, "")
-    assert_one_line_error(err, *words)
+    assert_one_line_error("pulse-status", err, *words)
 
 
 # --- the real command line ---
 
 
 def test_command_line_against_a_moto_server(tmp_path: Path, moto_endpoint: str) -> None:
-    client = boto3.client(
-        "s3",
-        endpoint_url=moto_endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="k",
-        aws_secret_access_key="s",
-    )
-    client.create_bucket(Bucket="status-cli")
+    client = s3_with_bucket(moto_endpoint, "status-cli")
     for host in ("web 1/ü+%", "other"):
         client.put_object(Bucket="status-cli", Key=f"pulse/{host}.json", Body=pulse_body("x"))
     client.put_object(Bucket="status-cli", Key="echo/web 1/ü+%.json", Body=b"{}")
@@ -437,13 +356,13 @@ def test_command_line_against_a_moto_server(tmp_path: Path, moto_endpoint: str) 
 
     result = run_cli("pulse-status", ["--bucket", "no-such-bucket-here"], env)
     assert result.returncode == 1
-    assert_one_line_error(result.stderr, "NoSuchBucket")
+    assert_one_line_error("pulse-status", result.stderr, "NoSuchBucket")
 
     result = run_cli(
         "pulse-status", ["--bucket", "status-cli"], cli_env(tmp_path, moto_endpoint, credentials=False)
     )
     assert result.returncode == 1
-    assert_one_line_error(result.stderr, "no AWS credentials found")
+    assert_one_line_error("pulse-status", result.stderr, "no AWS credentials found")
 
     result = run_cli("pulse-status", [], env)
     assert result.returncode == 2
