@@ -6,7 +6,7 @@
 # and alerts a webhook. Layout and environment: docs/internals.md.
 #
 # Written against the part of the AWS provider that is the same in 3.39 and
-# 5.x/6.x (DESIGN.md section 4): separate bucket sub-resources, no inline
+# 5.x/6.x (docs/DESIGN.md section 4): separate bucket sub-resources, no inline
 # bucket arguments, no inline role policies, no bucket `region`.
 
 data "aws_partition" "current" {}

@@ -6,7 +6,7 @@ terraform {
     aws = {
       source = "hashicorp/aws"
       # Written in the part of the provider that is the same in 3.39 (tested
-      # offline) and 5.x/6.x (what users run): see DESIGN.md section 4.
+      # offline) and 5.x/6.x (what users run): see docs/DESIGN.md section 4.
       version = ">= 3.39"
     }
   }

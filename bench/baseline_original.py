@@ -1,6 +1,6 @@
 """A faithful Python port of the ORIGINAL check_result algorithm, for comparison only.
 
-DESIGN.md section 1 describes it; the benchmarks run it next to the real
+docs/DESIGN.md section 1 describes it; the benchmarks run it next to the real
 check_result on the same bucket to show what the rewrite changed:
 
 1. one ``ListObjects`` call (v1, no pagination) on the ``echo/`` prefix, so at

@@ -165,7 +165,7 @@ class Usage:
     """
 
     hosts: int
-    pulse_interval_minutes: float = 10.0  # each host uploads a pulse every 10 minutes (DESIGN.md)
+    pulse_interval_minutes: float = 10.0  # each host uploads a pulse every 10 minutes (docs/DESIGN.md)
     schedule_minutes: float = 10.0  # check_schedule_expression = rate(10 minutes)
     check_echo_memory_mb: float = 128.0  # variables.tf default
     check_result_memory_mb: float = 256.0  # variables.tf default

@@ -2,7 +2,7 @@
 
 moto stores Lambda functions but cannot run them (no Docker here), so the
 end-to-end tests and ``make demo`` run them the way Lambda would
-(DESIGN.md section 4):
+(docs/DESIGN.md section 4):
 
 - ``DeployedFunction.fetch()`` reads a function's configuration (handler,
   runtime, timeout, environment, ``CodeSha256``) back from the emulator;

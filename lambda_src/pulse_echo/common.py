@@ -12,7 +12,7 @@ import os
 import sys
 from datetime import datetime, timezone
 
-# --- S3 layout (DESIGN.md section 2; a contract other people's code relies on) ---
+# --- S3 layout (docs/DESIGN.md section 2; a contract other people's code relies on) ---
 
 PULSE_PREFIX = "pulse/"
 """Pulses, written by monitored hosts only: ``pulse/<host>.json``."""

@@ -1,7 +1,7 @@
 """The HTTP probe: GET a URL and compare the answer with the expected body.
 
 Built on urllib3 alone and only on the parts of its API that are the same in
-1.26.x and 2.x, because the Lambda Python runtimes have shipped both (DESIGN.md
+1.26.x and 2.x, because the Lambda Python runtimes have shipped both (docs/DESIGN.md
 section 4). Memory stays bounded whatever the server sends:
 
 - redirects are followed by hand (``redirect=False, retries=False``), and the

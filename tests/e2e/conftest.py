@@ -9,7 +9,7 @@ on 127.0.0.1. It is applied once per session; ``tests/e2e/test_teardown.py``
 destroys it last (the fixture destroys it too, should that test not run).
 
 The functions are run from their deployed zips by tools/lambda_service.py,
-which plays the Lambda service (DESIGN.md section 4).
+which plays the Lambda service (docs/DESIGN.md section 4).
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ def test_every_variable_and_output_is_documented_in_the_readme() -> None:
 
 
 def test_contract_inputs_have_the_documented_defaults() -> None:
-    """DESIGN.md section 3: these names, types and defaults are a contract."""
+    """docs/DESIGN.md section 3: these names, types and defaults are a contract."""
     inputs = {i.name: i for i in tfdocs.read_inputs(tfdocs.ROOT / "variables.tf")}
     expected = {
         "bucket_name": ("string", None),
