@@ -20,10 +20,10 @@ $(STAMP): requirements-dev.txt
 
 venv: $(STAMP) ## create .venv with the pinned dev dependencies
 
-build: $(STAMP) ## build the Lambda zips under build/ (byte-reproducible)
-	$(PY) tools/build_zips.py build
+build: ## build the Lambda zips under build/ (byte-reproducible; needs only python3)
+	$(PYTHON) tools/build_zips.py build
 
-test: build lint test-urllib3-1.26 ## the whole suite: lint, unit and end-to-end tests (sets everything up)
+test: $(STAMP) build lint test-urllib3-1.26 ## the whole suite: lint, unit and end-to-end tests (sets everything up)
 	$(PY) -m pytest
 
 VENV_U126 := .venv-urllib3-1.26
@@ -35,10 +35,10 @@ $(VENV_U126)/.installed: requirements-urllib3-1.26.txt
 test-urllib3-1.26: $(VENV_U126)/.installed ## the probe and webhook tests again on urllib3 1.26.x (older Lambda runtimes)
 	$(VENV_U126)/bin/python -m pytest -p no:cacheprovider tests/unit/test_probe.py tests/unit/test_webhook.py
 
-unit: build ## unit tests only
+unit: $(STAMP) build ## unit tests only
 	$(PY) -m pytest tests/unit
 
-e2e: build ## end-to-end tests only (real Terraform against the local emulator)
+e2e: $(STAMP) build ## end-to-end tests only (real Terraform against the local emulator)
 	$(PY) -m pytest tests/e2e
 
 # checkov pins an old `packaging` that conflicts with pytest 9: its own venv.
@@ -68,12 +68,12 @@ fmt: $(STAMP) ## format Python and Terraform
 	$(VENV)/bin/ruff check --fix .
 	$(PY) tools/tf.py fmt
 
-demo: build ## the main job, end to end, on a local AWS emulator (about a minute)
+demo: $(STAMP) build ## the main job, end to end, on a local AWS emulator (about a minute)
 	$(PY) tools/demo.py
 
-bench: build ## benchmarks: scale, cold start, time to alert, cost (not part of test)
+bench: $(STAMP) build ## benchmarks: scale, cold start, time to alert, cost (not part of test)
 	$(PY) bench/run.py
 
 clean: ## remove build output, the virtual environments and the toolchain cache
-	rm -rf build $(VENV) .venv-* .toolchain .pytest_cache .ruff_cache
+	rm -rf build $(VENV) .venv-* .toolchain .pytest_cache .ruff_cache .terraform.lock.hcl bench/results.json
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -313,19 +313,19 @@ variable "alert_webhook_format" {
 
 variable "slack_channel" {
   type        = string
-  description = "Slack channel sent with each alert (SLACK_CHANNEL), e.g. \"#medical-check\"; null sends none (the webhook's own channel is used)."
+  description = "Slack channel sent with each alert (SLACK_CHANNEL), e.g. \"#medical-check\"; null sends none (the webhook's own channel is used). Only legacy incoming webhooks honour it; webhooks of a Slack app always post to the channel chosen when the app was installed."
   default     = null
 }
 
 variable "slack_username" {
   type        = string
-  description = "Slack user name sent with each alert (SLACK_USERNAME), e.g. \"medic\"; null sends none."
+  description = "Slack user name sent with each alert (SLACK_USERNAME), e.g. \"medic\"; null sends none. Honoured by legacy incoming webhooks only."
   default     = null
 }
 
 variable "slack_icon_emoji" {
   type        = string
-  description = "Slack icon sent with each alert (SLACK_ICON_EMOJI), e.g. \":exclamation:\"; null sends none."
+  description = "Slack icon sent with each alert (SLACK_ICON_EMOJI), e.g. \":exclamation:\"; null sends none. Honoured by legacy incoming webhooks only."
   default     = null
 
   validation {

@@ -8,6 +8,7 @@ the end-to-end suite keeps one per session. urllib3 is never mocked.
 from __future__ import annotations
 
 import json
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -126,10 +127,24 @@ def _make_handler(server: LocalHttpServer) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """ThreadingHTTPServer that does not print a traceback when a client hangs up.
+
+    The probe closes connections early on purpose (body caps, redirects,
+    timeouts); the stock handle_error would print those to the test output.
+    """
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        exc = sys.exc_info()[1]
+        if isinstance(exc, (ConnectionResetError, BrokenPipeError, TimeoutError)):
+            return
+        super().handle_error(request, client_address)
+
+
 def start_http_server() -> tuple[LocalHttpServer, Callable[[], None]]:
     """Start a server on 127.0.0.1:<free port>; return it and the function that stops it."""
     state = LocalHttpServer(host="127.0.0.1", port=0)
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(state))
+    httpd = _QuietServer(("127.0.0.1", 0), _make_handler(state))
     httpd.daemon_threads = True
     state.port = httpd.server_address[1]
     thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
