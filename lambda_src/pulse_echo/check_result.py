@@ -8,14 +8,21 @@ Flow of one run (handler → run):
 2. list ``echo/``, ``pulse/`` and ``failure/`` and read ``state/status.json``;
 3. evaluate the statuses at ``now`` (status.evaluate: pure);
 4. if there are events: read the failure records of the hosts the message
-   names, build one message, POST it to the webhook, then publish it to SNS
-   when configured;
-5. only after both accepted it, save the next state (conditional PUT), so a
-   refused message is sent again by the next run: delivery is at least once;
-6. release the lease (also on error).
+   names, build one message and POST it to the webhook;
+5. when SNS is configured, publish the SNS messages earlier runs could not
+   (``pending_sns`` in the state), oldest first, then this run's, stopping at
+   the first refusal: what SNS did not take stays pending (at most
+   PENDING_SNS_MAX, the oldest dropped beyond it);
+6. save the next state and the pending SNS messages (conditional PUT) when
+   they changed;
+7. release the lease (also on error).
 
-A webhook or SNS failure raises (the invocation fails, the error metric
-counts it, Lambda retries it); the state is then unchanged.
+Delivery is at least once, per channel. A webhook failure raises before
+anything is saved, so the next run sends the message again (to both). An SNS
+failure does not undo the webhook's delivery: the state is saved with the
+message pending, then the run raises (the invocation fails, the error metric
+counts it), and the next runs publish it to SNS only. SNS goes after the
+webhook, so a broken topic never delays or blocks a webhook alert.
 """
 
 from __future__ import annotations
@@ -33,7 +40,15 @@ from urllib.parse import urlsplit
 
 from . import alert as alerts
 from .common import ConfigError, env_float, env_int, env_required, env_str, get_logger, log, utcnow
-from .status import Evaluation, Observation, current_reason, evaluate, hosts_needing_failure_records
+from .status import (
+    PENDING_SNS_MAX,
+    Evaluation,
+    Observation,
+    PendingSns,
+    current_reason,
+    evaluate,
+    hosts_needing_failure_records,
+)
 from .store import LEASE_MAX, Store
 from .webhook import post_json, url_host
 
@@ -252,7 +267,8 @@ def handler(event: object, context: object) -> dict:
     """Lambda entry point (EventBridge schedule). Returns the run summary (see run()).
 
     Raises ConfigError for a bad configuration, WebhookError when the webhook
-    refuses the message, botocore's ClientError when S3 or SNS fails, and
+    refuses the message, botocore's ClientError when S3 fails or SNS refuses a
+    message (after the state, with the message pending, was saved), and
     StateConflictError when another writer changed the state meanwhile.
     """
     shape = describe_event(event)
@@ -296,8 +312,15 @@ def run(
     ``deadline`` (``time.monotonic()`` scale) bounds the webhook retries.
 
     Returns ``{"run_id", "outcome", "hosts", "statuses", "events", "events_sent",
-    "listed", "delivered", "state_saved", "s3_requests", "elapsed_ms"}``, where
-    ``outcome`` is ``alerted``, ``state_saved``, ``no_change`` or ``lease_held``.
+    "listed", "delivered", "sns_republished", "sns_pending", "sns_dropped",
+    "state_saved", "s3_requests", "elapsed_ms"}``, where ``outcome`` is
+    ``alerted``, ``state_saved``, ``no_change`` or ``lease_held``;
+    ``sns_republished`` counts the earlier runs' messages SNS took now,
+    ``sns_pending`` those it still has not, ``sns_dropped`` those dropped (over
+    PENDING_SNS_MAX, or no topic configured any more).
+
+    When SNS refused a message, the summary is logged ("run finished", with
+    ``sns_error``) and that error (botocore's) is raised after the state was saved.
     """
     started = time.monotonic()
     run_id = run_id or str(uuid.uuid4())
@@ -317,17 +340,27 @@ def run(
         )
         return summary
 
+    sns_error: Exception | None = None
     try:
         observations = store.list_observations()
         stored = store.read_state()
         moment = now or utcnow()
         evaluation = evaluate(observations, stored.hosts, moment, config.stale_after, config.renotify_after)
-        delivered, listed = _deliver(
+        delivered, listed, message = _deliver(
             config, store, evaluation, observations, webhook_url, sns, run_id, moment, sleep, deadline
         )
-        state_saved = evaluation.next_state != stored.hosts or stored.unreadable
+        outbox = list(stored.pending_sns) + ([message] if message is not None else [])
+        pending, published, dropped, sns_error = _publish_sns(config, sns, outbox, run_id)
+        if message is not None and published and published[-1] is message:
+            delivered.append("sns")
+        pending = tuple(pending)
+        state_saved = (
+            evaluation.next_state != stored.hosts or stored.unreadable or pending != stored.pending_sns
+        )
         if state_saved:
-            store.write_state(evaluation.next_state, etag=stored.etag, run_id=run_id, now=moment)
+            store.write_state(
+                evaluation.next_state, etag=stored.etag, run_id=run_id, now=moment, pending_sns=pending
+            )
         if evaluation.events:
             outcome = "alerted"
         else:
@@ -340,8 +373,13 @@ def run(
             events_sent=len(evaluation.events),
             listed=listed,
             delivered=delivered,
+            sns_republished=sum(item is not message for item in published),
+            sns_pending=len(pending),
+            sns_dropped=dropped,
             state_saved=state_saved,
         )
+        if sns_error is not None:
+            summary["sns_error"] = repr(sns_error)
     finally:
         try:
             store.release_lease(lease)
@@ -355,6 +393,8 @@ def run(
             )
     summary.update(s3_requests=store.requests, elapsed_ms=_ms(started))
     log(LOGGER, logging.INFO, "run finished", **summary)
+    if sns_error is not None:
+        raise sns_error  # after the save: the error metric and the alarm see the SNS failure
     return summary
 
 
@@ -369,8 +409,12 @@ def _deliver(
     now: datetime,
     sleep: Callable[[float], None],
     deadline: float | None,
-) -> tuple[list[str], int]:
-    """Log the decisions; if there are events, send the one message. Returns (channels, listed)."""
+) -> tuple[list[str], int, PendingSns | None]:
+    """Log the decisions; if there are events, post the one message to the webhook.
+
+    Returns (channels, listed, sns): ``sns`` is the message for SNS (the
+    structured json alert), None when there is no event or no topic.
+    """
     events = evaluation.events
     records = {}
     if events:
@@ -400,7 +444,7 @@ def _deliver(
             run_id=run_id,
         )
     if not events:
-        return [], 0
+        return [], 0, None
 
     run_info = alerts.RunInfo(
         run_id=run_id,
@@ -440,14 +484,61 @@ def _deliver(
         events=len(events),
         run_id=run_id,
     )
+    message = None
     if config.sns_topic_arn:
-        assert sns is not None
-        response = sns.publish(
-            TopicArn=config.sns_topic_arn,
-            Subject=alerts.sns_subject(alert),
-            Message=alerts.encode(structured).decode("utf-8"),
+        message = PendingSns(
+            run_id=run_id,
+            created_at=now,
+            message=alerts.encode(structured).decode("utf-8"),
+            subject=alerts.sns_subject(alert),
         )
-        delivered.append("sns")
+    return delivered, len(alert.listed), message
+
+
+def _publish_sns(
+    config: Config, sns: object | None, outbox: list[PendingSns], run_id: str
+) -> tuple[list[PendingSns], list[PendingSns], int, Exception | None]:
+    """Publish ``outbox`` (earlier runs' pending messages, then this run's) oldest first,
+    stopping at the first failure, so one broken topic costs one failed call per run.
+
+    Returns (pending, published, dropped, error): ``pending`` is what SNS did not
+    take, its newest PENDING_SNS_MAX; ``dropped`` counts the older ones dropped
+    (all of them when no topic is configured any more); ``error`` is the refusal.
+    """
+    if not outbox:
+        return [], [], 0, None
+    if not config.sns_topic_arn:
+        log(
+            LOGGER,
+            logging.WARNING,
+            "pending SNS messages dropped: ALERT_SNS_TOPIC_ARN is not set any more",
+            outcome="sns_dropped",
+            count=len(outbox),
+            run_ids=[item.run_id for item in outbox],
+            run_id=run_id,
+        )
+        return [], [], len(outbox), None
+    assert sns is not None
+    published: list[PendingSns] = []
+    error: Exception | None = None
+    for item in outbox:
+        try:
+            extra = {"Subject": item.subject} if item.subject else {}
+            response = sns.publish(TopicArn=config.sns_topic_arn, Message=item.message, **extra)
+        except Exception as exc:  # noqa: BLE001 - kept pending; raised by run() after the save
+            error = exc
+            log(
+                LOGGER,
+                logging.ERROR,
+                "SNS did not accept the alert; kept pending for the next run",
+                outcome="sns_failed",
+                channel="sns",
+                alert_run_id=item.run_id,
+                reason=repr(exc),
+                run_id=run_id,
+            )
+            break
+        published.append(item)
         log(
             LOGGER,
             logging.INFO,
@@ -455,9 +546,23 @@ def _deliver(
             outcome="delivered",
             channel="sns",
             message_id=response.get("MessageId"),
+            alert_run_id=item.run_id,
             run_id=run_id,
         )
-    return delivered, len(alert.listed)
+    pending = outbox[len(published) :]
+    dropped = max(len(pending) - PENDING_SNS_MAX, 0)
+    if dropped:
+        log(
+            LOGGER,
+            logging.ERROR,
+            f"pending SNS messages dropped: more than {PENDING_SNS_MAX} undelivered",
+            outcome="sns_dropped",
+            count=dropped,
+            run_ids=[item.run_id for item in pending[:dropped]],
+            run_id=run_id,
+        )
+        pending = pending[dropped:]
+    return pending, published, dropped, error
 
 
 def _ms(started: float) -> int:

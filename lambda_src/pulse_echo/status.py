@@ -37,7 +37,7 @@ Everything here is a pure function of its arguments, so the Lambda handler,
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 
@@ -74,6 +74,9 @@ REASON_HOST_NAME_TOO_LONG = "host_name_too_long"
 REASON_CODE_MAX_CHARS = 64
 
 STATE_SCHEMA = 1
+PENDING_SNS_MAX = 10
+"""At most this many undelivered SNS messages are kept in the state document (the oldest
+beyond it are dropped, logged as an error): a topic that stays broken cannot grow it."""
 
 EXCERPT_CHARS = 90
 DETAIL_CHARS = 200
@@ -147,6 +150,30 @@ class HostState:
     since: datetime
     last_ok_at: datetime | None = None
     notified_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class PendingSns:
+    """An alert the webhook accepted but SNS did not: kept in the state document
+    (``pending_sns``) and published again by the next runs, oldest first.
+
+    ``run_id`` and ``created_at``: the run that built it. ``message``: the SNS
+    ``Message`` (the structured json alert, already bounded to SNS's 256 KiB);
+    ``subject``: its SNS ``Subject``, None for none.
+    """
+
+    run_id: str
+    created_at: datetime
+    message: str
+    subject: str | None = None
+
+
+@dataclass(frozen=True)
+class StateDocument:
+    """A decoded state document: the hosts and the SNS messages still to publish."""
+
+    hosts: dict[str, HostState]
+    pending_sns: tuple[PendingSns, ...] = ()
 
 
 # --- failure records and reasons ---
@@ -729,14 +756,22 @@ class StateFormatError(ValueError):
     """The state document is not what encode_state writes."""
 
 
-def encode_state(hosts: Mapping[str, HostState], *, updated_at: datetime, run_id: str) -> bytes:
+def encode_state(
+    hosts: Mapping[str, HostState],
+    *,
+    updated_at: datetime,
+    run_id: str,
+    pending_sns: Sequence[PendingSns] = (),
+) -> bytes:
     """Serialise the state as UTF-8 JSON (sorted, compact), times as ISO 8601 UTC.
 
     Shape: ``{"schema": 1, "updated_at", "run_id", "hosts": {host: {"status",
-    "since", "last_ok_at", "notified_at"}}}``. Times keep their sub-second part
-    when they have one, so decode_state(encode_state(x)) == x.
+    "since", "last_ok_at", "notified_at"}}}``, plus ``"pending_sns": [{"run_id",
+    "created_at", "message", "subject"}]`` (oldest first) only when there are
+    undelivered SNS messages. Times keep their sub-second part when they have
+    one, so decode_state_document(encode_state(x, pending_sns=p)) gives x and p back.
     """
-    document = {
+    document: dict[str, object] = {
         "schema": STATE_SCHEMA,
         "updated_at": _iso_exact(updated_at),
         "run_id": run_id,
@@ -750,16 +785,33 @@ def encode_state(hosts: Mapping[str, HostState], *, updated_at: datetime, run_id
             for host, entry in sorted(hosts.items())
         },
     }
+    if pending_sns:
+        document["pending_sns"] = [
+            {
+                "run_id": item.run_id,
+                "created_at": _iso_exact(item.created_at),
+                "message": item.message,
+                "subject": item.subject,
+            }
+            for item in pending_sns
+        ]
     return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 def decode_state(data: bytes) -> dict[str, HostState]:
-    """Parse a state document written by encode_state into ``{host: HostState}``.
+    """The hosts of a state document written by encode_state (see decode_state_document)."""
+    return decode_state_document(data).hosts
+
+
+def decode_state_document(data: bytes) -> StateDocument:
+    """Parse a state document written by encode_state.
 
     Raises StateFormatError (and nothing else) when it is not valid UTF-8 JSON
     of that shape (nested too deeply or a 5,000-digit number included), has
-    another schema version, or holds an unknown status or a bad time (one
-    outside the years 1-9999 in UTC included).
+    another schema version, or holds an unknown status, a bad time (one
+    outside the years 1-9999 in UTC included) or a malformed ``pending_sns``.
+    A document without ``pending_sns`` (every one written before it existed)
+    has none pending.
     """
     try:
         document = json.loads(data.decode("utf-8"))
@@ -778,12 +830,33 @@ def decode_state(data: bytes) -> dict[str, HostState]:
             since = parse_isoformat(entry["since"])
             last_ok_at = _parse_optional(entry.get("last_ok_at"))
             notified_at = _parse_optional(entry.get("notified_at"))
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:  # AttributeError: not a str
             raise StateFormatError(f"state entry for {host!r} has a bad time: {exc}") from None
         result[host] = HostState(
             status=entry["status"], since=since, last_ok_at=last_ok_at, notified_at=notified_at
         )
-    return result
+    return StateDocument(hosts=result, pending_sns=_decode_pending_sns(document.get("pending_sns", [])))
+
+
+def _decode_pending_sns(items: object) -> tuple[PendingSns, ...]:
+    if not isinstance(items, list):
+        raise StateFormatError("state pending_sns is not a list")
+    pending = []
+    for index, item in enumerate(items):
+        if not (
+            isinstance(item, dict)
+            and isinstance(item.get("run_id"), str)
+            and isinstance(item.get("message"), str)
+            and isinstance(item.get("created_at"), str)
+            and isinstance(item.get("subject"), (str, type(None)))
+        ):
+            raise StateFormatError(f"state pending_sns[{index}] is not a message")
+        try:
+            created_at = parse_isoformat(item["created_at"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise StateFormatError(f"state pending_sns[{index}] has a bad time: {exc}") from None
+        pending.append(PendingSns(item["run_id"], created_at, item["message"], item.get("subject")))
+    return tuple(pending)
 
 
 # --- helpers ---

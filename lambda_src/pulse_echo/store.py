@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
@@ -43,8 +43,9 @@ from .status import (
     FailureRecord,
     HostState,
     Observation,
+    PendingSns,
     StateFormatError,
-    decode_state,
+    decode_state_document,
     encode_state,
     observations_from_listings,
     parse_failure_record,
@@ -71,15 +72,18 @@ class StateConflictError(RuntimeError):
 
 @dataclass(frozen=True)
 class StoredState:
-    """The state document as read: ``hosts`` and the ETag to write it back (None: absent).
+    """The state document as read: ``hosts``, the ETag to write it back (None: absent) and
+    ``pending_sns``, the alerts SNS has not accepted yet (oldest first).
 
     ``unreadable`` is True when a document exists but did not parse or was
-    over STATE_MAX_BYTES (``hosts`` is then empty): it should be rewritten.
+    over STATE_MAX_BYTES (``hosts`` and ``pending_sns`` are then empty): it
+    should be rewritten.
     """
 
     hosts: dict[str, HostState]
     etag: str | None
     unreadable: bool = False
+    pending_sns: tuple[PendingSns, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -210,7 +214,7 @@ class Store:
         try:
             if data is None:
                 raise StateFormatError(f"state document is larger than {STATE_MAX_BYTES} bytes")
-            hosts = decode_state(data)
+            document = decode_state_document(data)
         except StateFormatError as exc:
             log(
                 self.logger,
@@ -220,17 +224,24 @@ class Store:
                 reason=str(exc),
             )
             return StoredState(hosts={}, etag=etag, unreadable=True)
-        return StoredState(hosts=hosts, etag=etag)
+        return StoredState(hosts=document.hosts, etag=etag, pending_sns=document.pending_sns)
 
     def write_state(
-        self, hosts: dict[str, HostState], *, etag: str | None, run_id: str, now: datetime
+        self,
+        hosts: dict[str, HostState],
+        *,
+        etag: str | None,
+        run_id: str,
+        now: datetime,
+        pending_sns: Sequence[PendingSns] = (),
     ) -> str:
-        """PUT the state, only over the version read (``If-Match: etag``) or only if
-        still absent (``If-None-Match: *`` when ``etag`` is None). Returns the new ETag.
+        """PUT the state (with ``pending_sns``: pass the ones read to keep them), only over
+        the version read (``If-Match: etag``) or only if still absent (``If-None-Match: *``
+        when ``etag`` is None). Returns the new ETag.
 
         Raises StateConflictError when another writer got there first.
         """
-        body = encode_state(hosts, updated_at=now, run_id=run_id)
+        body = encode_state(hosts, updated_at=now, run_id=run_id, pending_sns=pending_sns)
         condition = {"IfMatch": etag} if etag is not None else {"IfNoneMatch": "*"}
         try:
             self.requests += 1

@@ -297,8 +297,8 @@ def test_unusual_but_valid_settings_are_accepted(env, name, value):
 
 
 def test_invalid_sns_topic_is_refused_before_the_webhook_is_posted(env, s3, s3_seed, http_server):
-    # Otherwise: the webhook accepts, SNS refuses, the state is not saved, and the same
-    # alert is posted again on every run.
+    # Otherwise: the webhook accepts, SNS refuses every message, and every run fails with
+    # its alerts piling up in pending_sns until the oldest are dropped.
     env.setenv("ALERT_SNS_TOPIC_ARN", "pulse-echo-alerts")
     seed_host(s3_seed, "web-1", echo=T0, pulse=T0)
 
@@ -318,17 +318,35 @@ def test_webhook_credentials_in_the_url_are_sent_as_basic_auth(env, s3, s3_seed,
     assert request.headers["Authorization"] == "Basic YWxlcnRzOnMzY3JldA=="
 
 
-def test_sns_publish_failing_after_the_webhook_accepted_raises_and_keeps_the_state(env, s3, s3_seed):
-    # Judgment call, kept: at least once. The run fails (the error metric counts it) and the
-    # next run posts the webhook again; losing the SNS copy would be worse.
+def test_sns_publish_failing_after_the_webhook_accepted_raises_and_keeps_the_message_pending(
+    env, s3, s3_seed, http_server
+):
+    # The run fails (the error metric counts it), but the webhook's delivery stands: the state
+    # is saved with the SNS message pending, so the next run does not post the webhook again.
     sns = boto3.client("sns", region_name="us-east-1")
     env.setenv("ALERT_SNS_TOPIC_ARN", "arn:aws:sns:us-east-1:123456789012:deleted-topic")
     seed_host(s3_seed, "web-1", echo=T0, pulse=T0)
 
     with pytest.raises(ClientError, match=r"NotFound|does not exist"):
         run_at(T0 + 20 * MIN, s3, sns=sns)
+    with pytest.raises(ClientError, match=r"NotFound|does not exist"):
+        run_at(T0 + 30 * MIN, s3, sns=sns)
 
-    assert Store(s3, TEST_BUCKET).read_state().hosts == {}
+    stored = Store(s3, TEST_BUCKET).read_state()
+    assert stored.hosts["web-1"].status == "down"
+    assert [item.run_id for item in stored.pending_sns] == ["run-102000"]
+    assert len(posts(http_server)) == 1
+
+
+def test_malformed_pending_sns_is_an_unreadable_state_not_a_crash(env, s3, s3_seed, http_server, json_logs):
+    body = b'{"schema": 1, "hosts": {}, "pending_sns": [{"run_id": 1, "message": {}}]}'
+    s3.put_object(Bucket=TEST_BUCKET, Key=STATE_KEY, Body=body)
+    seed_host(s3_seed, "web-1", echo=T0, pulse=T0)
+
+    assert run_at(T0 + 20 * MIN, s3)["outcome"] == "alerted"
+
+    assert any(line.get("outcome") == "state_reset" for line in json_logs)
+    assert Store(s3, TEST_BUCKET).read_state().unreadable is False
 
 
 @pytest.mark.parametrize("body", list(CORRUPT_JSON.values()), ids=list(CORRUPT_JSON))

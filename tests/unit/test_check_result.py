@@ -415,7 +415,8 @@ def test_s3_requests_per_run_stay_within_the_listing_bound(env, s3, s3_seed, htt
 # --- SNS and SSM ---
 
 
-def test_sns_receives_the_json_payload(env, s3, s3_seed, http_server) -> None:
+def sns_topic_with_queue() -> tuple[object, str, object, str]:
+    """An SNS topic with an SQS queue subscribed (raw delivery): (sns, topic_arn, sqs, queue_url)."""
     sns = boto3.client("sns", region_name="us-east-1")
     sqs = boto3.client("sqs", region_name="us-east-1")
     topic = sns.create_topic(Name="pulse-echo-alerts")["TopicArn"]
@@ -426,27 +427,176 @@ def test_sns_receives_the_json_payload(env, s3, s3_seed, http_server) -> None:
     sns.subscribe(
         TopicArn=topic, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "true"}
     )
+    return sns, topic, sqs, queue_url
+
+
+def sns_published(sqs, queue_url) -> list[dict]:
+    """The alerts the topic delivered to the queue since the last call (json documents)."""
+    messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
+    for message in messages:
+        sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+    return [json.loads(message["Body"]) for message in messages]
+
+
+def failing_sns_publish(sns, times: int) -> list[str]:
+    """Make the first ``times`` Publish calls of ``sns`` fail (a transient throttling error,
+    raised by a botocore event hook before the request is sent); returns the call log."""
+    calls: list[str] = []
+
+    def refuse(**_) -> None:
+        calls.append("Publish")
+        if len(calls) <= times:
+            raise ClientError({"Error": {"Code": "Throttling", "Message": "Rate exceeded"}}, "Publish")
+
+    sns.meta.events.register("before-call.sns.Publish", refuse)
+    return calls
+
+
+def hosts_in(document: dict) -> list[tuple[str, str]]:
+    return [(event["event"], event["host"]) for event in document["events"]]
+
+
+def test_sns_receives_the_json_payload(env, s3, s3_seed, http_server) -> None:
+    sns, topic, sqs, queue_url = sns_topic_with_queue()
     env.setenv("ALERT_SNS_TOPIC_ARN", topic)
     seed_host(s3_seed, "web-1", echo=T0, pulse=T0, failure=T0 + MIN)
 
     summary = run_at(T0 + 20 * MIN, s3, sns=sns)
     assert summary["delivered"] == ["webhook", "sns"]
-    [message] = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10)["Messages"]
-    document = json.loads(message["Body"])
+    assert (summary["sns_republished"], summary["sns_pending"], summary["sns_dropped"]) == (0, 0, 0)
+    [document] = sns_published(sqs, queue_url)
     assert document["schema"] == "pulse-echo.alert/1"
-    assert [(e["event"], e["host"]) for e in document["events"]] == [("down", "web-1")]
+    assert hosts_in(document) == [("down", "web-1")]
     assert document["events"][0]["reason"]["code"] == "http_status"
     assert "text" in posts(http_server)[0]  # the webhook still got the Slack format
+    assert Store(s3, TEST_BUCKET).read_state().pending_sns == ()
 
 
-def test_sns_failure_fails_the_run_and_keeps_the_state(env, s3, s3_seed, http_server) -> None:
-    sns = boto3.client("sns", region_name="us-east-1")
-    env.setenv("ALERT_SNS_TOPIC_ARN", "arn:aws:sns:us-east-1:123456789012:no-such-topic")
+def test_sns_failure_after_the_webhook_accepted_saves_the_state_and_keeps_the_message_pending(
+    env, s3, s3_seed, http_server, json_logs
+) -> None:
+    sns, topic, sqs, queue_url = sns_topic_with_queue()
+    env.setenv("ALERT_SNS_TOPIC_ARN", topic)
+    calls = failing_sns_publish(sns, times=1)
+    seed_host(s3_seed, "web-1", echo=T0, pulse=T0, failure=T0 + MIN)
+
+    with pytest.raises(ClientError, match="Throttling"):  # the error metric and the alarm see it
+        run_at(T0 + 20 * MIN, s3, sns=sns)
+    assert len(posts(http_server)) == 1
+    stored = Store(s3, TEST_BUCKET).read_state()
+    assert stored.hosts["web-1"].status == "down"
+    assert stored.hosts["web-1"].notified_at == T0 + 20 * MIN
+    [pending] = stored.pending_sns
+    assert (pending.run_id, pending.created_at) == ("run-102000", T0 + 20 * MIN)
+    assert pending.subject == f"pulse-echo {TEST_BUCKET}: 1 down"
+    assert hosts_in(json.loads(pending.message)) == [("down", "web-1")]
+    assert not lease_exists(s3)
+    assert sns_published(sqs, queue_url) == []
+    failed = [line for line in json_logs if line.get("outcome") == "sns_failed"]
+    assert [(line["level"], line["alert_run_id"]) for line in failed] == [("ERROR", "run-102000")]
+    finished = [line for line in json_logs if line["message"] == "run finished"]
+    assert finished[-1]["state_saved"] is True
+    assert "Throttling" in finished[-1]["sns_error"]
+
+    summary = run_at(T0 + 30 * MIN, s3, sns=sns)  # SNS healthy again: the SNS copy only
+    assert (summary["outcome"], summary["state_saved"]) == ("state_saved", True)
+    assert (summary["sns_republished"], summary["sns_pending"]) == (1, 0)
+    assert summary["delivered"] == []
+    [document] = sns_published(sqs, queue_url)
+    assert hosts_in(document) == [("down", "web-1")]
+    assert document["run"]["id"] == "run-102000"
+    assert len(posts(http_server)) == 1  # the webhook got nothing new
+    assert Store(s3, TEST_BUCKET).read_state().pending_sns == ()
+    assert Store(s3, TEST_BUCKET).read_state().hosts == stored.hosts
+
+    assert run_at(T0 + 40 * MIN, s3, sns=sns)["outcome"] == "no_change"
+    assert sns_published(sqs, queue_url) == []
+    assert len(posts(http_server)) == 1
+    assert len(calls) == 2
+
+
+def test_sns_failing_for_several_runs_sends_each_event_to_the_webhook_once_and_caps_the_pending(
+    env, s3, s3_seed, http_server, json_logs, monkeypatch
+) -> None:
+    monkeypatch.setattr(check_result, "PENDING_SNS_MAX", 2)
+    sns, topic, sqs, queue_url = sns_topic_with_queue()
+    env.setenv("ALERT_SNS_TOPIC_ARN", topic)
+    calls = failing_sns_publish(sns, times=4)
+    names = ["a", "b", "c", "d"]
+    for i, name in enumerate(names):  # one more host goes down before each run
+        seed_host(s3_seed, name, echo=T0 + 10 * i * MIN, pulse=T0 + 10 * i * MIN)
+
+    for i in range(4):
+        with pytest.raises(ClientError, match="Throttling"):
+            run_at(T0 + (16 + 10 * i) * MIN, s3, sns=sns)
+    texts = [post["text"] for post in posts(http_server)]
+    assert len(texts) == 4
+    for i, text in enumerate(texts):  # each event once, in its own run
+        assert [name for name in names if f"`{name}`" in text] == [names[i]]
+    assert len(calls) == 4  # one failed Publish per run: the first refusal stops the rest
+    stored = Store(s3, TEST_BUCKET).read_state()
+    assert {host: entry.status for host, entry in stored.hosts.items()} == dict.fromkeys(names, "down")
+    assert [item.run_id for item in stored.pending_sns] == ["run-103600", "run-104600"]  # c, d
+    dropped = [line for line in json_logs if line.get("outcome") == "sns_dropped"]
+    assert [(line["level"], line["count"], line["run_ids"]) for line in dropped] == [
+        ("ERROR", 1, ["run-101600"]),
+        ("ERROR", 1, ["run-102600"]),
+    ]
+
+    summary = run_at(T0 + 50 * MIN, s3, sns=sns)
+    assert (summary["sns_republished"], summary["sns_pending"], summary["sns_dropped"]) == (2, 0, 0)
+    assert [hosts_in(document) for document in sns_published(sqs, queue_url)] == [
+        [("down", "c")],
+        [("down", "d")],
+    ]  # oldest first
+    assert len(posts(http_server)) == 4
+    assert Store(s3, TEST_BUCKET).read_state().pending_sns == ()
+
+
+def test_webhook_failure_saves_nothing_and_leaves_the_pending_sns_messages_for_the_next_run(
+    env, s3, s3_seed, http_server
+) -> None:
+    sns, topic, sqs, queue_url = sns_topic_with_queue()
+    env.setenv("ALERT_SNS_TOPIC_ARN", topic)
+    calls = failing_sns_publish(sns, times=1)
+    seed_host(s3_seed, "web-1", echo=T0, pulse=T0)
+    seed_host(s3_seed, "web-2", echo=T0 + 10 * MIN, pulse=T0 + 10 * MIN)
+    with pytest.raises(ClientError):
+        run_at(T0 + 20 * MIN, s3, sns=sns)  # web-1: webhook yes, SNS no
+    before = Store(s3, TEST_BUCKET).read_state()
+    assert len(before.pending_sns) == 1
+
+    http_server.route(HOOK, 500, "down")
+    with pytest.raises(WebhookError):
+        run_at(T0 + 30 * MIN, s3, sns=sns)  # web-2 down, but the webhook fails
+    assert Store(s3, TEST_BUCKET).read_state() == before  # nothing saved, the ETag included
+    assert len(calls) == 1  # and SNS was not called: the webhook goes first
+
+    http_server.route(HOOK, 200, "ok")
+    summary = run_at(T0 + 40 * MIN, s3, sns=sns)
+    assert summary["delivered"] == ["webhook", "sns"]
+    assert summary["sns_republished"] == 1
+    assert [hosts_in(document) for document in sns_published(sqs, queue_url)] == [
+        [("down", "web-1")],
+        [("down", "web-2")],
+    ]
+    assert Store(s3, TEST_BUCKET).read_state().pending_sns == ()
+
+
+def test_pending_sns_messages_are_dropped_when_the_topic_is_unset(env, s3, s3_seed, json_logs) -> None:
+    sns, topic, _, _ = sns_topic_with_queue()
+    env.setenv("ALERT_SNS_TOPIC_ARN", topic)
+    failing_sns_publish(sns, times=1)
     seed_host(s3_seed, "web-1", echo=T0, pulse=T0)
     with pytest.raises(ClientError):
         run_at(T0 + 20 * MIN, s3, sns=sns)
-    assert state_of(s3) == {}
-    assert not lease_exists(s3)
+
+    env.delenv("ALERT_SNS_TOPIC_ARN")
+    summary = run_at(T0 + 30 * MIN, s3)
+    assert (summary["outcome"], summary["sns_dropped"], summary["sns_pending"]) == ("state_saved", 1, 0)
+    assert Store(s3, TEST_BUCKET).read_state().pending_sns == ()
+    [line] = [line for line in json_logs if line.get("outcome") == "sns_dropped"]
+    assert (line["level"], line["run_ids"]) == ("WARNING", ["run-102000"])
 
 
 def test_webhook_url_from_ssm_is_read_once_per_container(env, s3, http_server) -> None:

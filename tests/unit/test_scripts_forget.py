@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from pulse_echo.common import isoformat
-from pulse_echo.status import HostState, encode_state, evaluate
+from pulse_echo.status import HostState, PendingSns, encode_state, evaluate
 from pulse_echo.store import LEASE_KEY, STATE_KEY, Store
 
 from tests.conftest import MOTO_CLOCK_START, TEST_BUCKET
@@ -247,6 +247,18 @@ def test_host_left_only_in_the_state_or_only_as_a_failure_record(
     assert status == 0
     assert out.splitlines()[-1] == 'Forgot "failure-only": deleted failure/failure-only.json.'
     assert keys(s3) == {STATE_KEY}
+
+
+def test_forgetting_a_host_keeps_the_pending_sns_messages(s3: object) -> None:
+    store = Store(s3, TEST_BUCKET)
+    pending = (PendingSns("check-result", NOW, '{"events": []}', "pulse-echo: 1 down"),)
+    hosts = {"gone": down_since(NOW - timedelta(hours=1)), "other": down_since(NOW - timedelta(hours=1))}
+    store.write_state(hosts, etag=None, run_id="check-result", now=NOW, pending_sns=pending)
+
+    assert pulse_forget.remove_from_state(store, "gone", "forget-1") is True
+
+    read = store.read_state()
+    assert (set(read.hosts), read.pending_sns) == ({"other"}, pending)
 
 
 def test_a_host_still_sending_pulses_gets_a_warning(

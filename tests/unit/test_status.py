@@ -20,9 +20,12 @@ from pulse_echo.status import (
     FailureRecord,
     HostState,
     Observation,
+    PendingSns,
+    StateDocument,
     StateFormatError,
     current_reason,
     decode_state,
+    decode_state_document,
     encode_state,
     evaluate,
     first_seen,
@@ -479,6 +482,38 @@ def test_state_document_round_trips_exactly() -> None:
     }
 
 
+def test_state_document_round_trips_the_pending_sns_messages_oldest_first() -> None:
+    hosts = {"web-1": HostState(STATUS_DOWN, since=T0, last_ok_at=T0, notified_at=T0 + 20 * MIN)}
+    pending = (
+        PendingSns(
+            "run-1", T0 + 20 * MIN, '{"schema":"pulse-echo.alert/1","ü":"\\n"}', "pulse-echo b: 1 down"
+        ),
+        PendingSns("run-2", T0 + timedelta(minutes=30, microseconds=5), "{}", None),
+    )
+    data = encode_state(hosts, updated_at=T0, run_id="run-2", pending_sns=pending)
+    assert decode_state_document(data) == StateDocument(hosts=hosts, pending_sns=pending)
+    assert decode_state(data) == hosts
+    assert json.loads(data)["pending_sns"][0] == {
+        "run_id": "run-1",
+        "created_at": "2026-01-01T10:20:00Z",
+        "message": '{"schema":"pulse-echo.alert/1","ü":"\\n"}',
+        "subject": "pulse-echo b: 1 down",
+    }
+
+
+def test_state_document_without_pending_sns_is_schema_1_as_before() -> None:
+    data = encode_state({}, updated_at=T0, run_id="run-1")
+    assert json.loads(data) == {
+        "schema": 1,
+        "updated_at": "2026-01-01T10:00:00Z",
+        "run_id": "run-1",
+        "hosts": {},
+    }
+    old = b'{"schema": 1, "hosts": {"h": {"status": "new", "since": "2026-01-01T10:00:00Z"}}}'
+    assert decode_state_document(old) == StateDocument(hosts={"h": HostState(STATUS_NEW, since=T0)})
+    assert decode_state_document(old).pending_sns == ()
+
+
 @pytest.mark.parametrize(
     "data",
     [
@@ -490,6 +525,20 @@ def test_state_document_round_trips_exactly() -> None:
         b'{"schema": 1, "hosts": {"h": {"status": "up", "since": "2026-01-01T00:00:00Z"}}}',
         b'{"schema": 1, "hosts": {"h": {"status": "down", "since": "soon"}}}',
         b'{"schema": 1, "hosts": {"h": {"status": "down"}}}',
+        b'{"schema": 1, "hosts": {"h": {"status": "down", "since": 5}}}',
+        *(
+            json.dumps({"schema": 1, "hosts": {}, "pending_sns": pending}).encode()
+            for pending in [
+                {},
+                ["x"],
+                [{"run_id": "r", "message": "m"}],
+                [{"run_id": "r", "message": "m", "created_at": 5}],
+                [{"run_id": "r", "message": "m", "created_at": "soon"}],
+                [{"run_id": "r", "message": 1, "created_at": "2026-01-01T00:00:00Z"}],
+                [{"run_id": None, "message": "m", "created_at": "2026-01-01T00:00:00Z"}],
+                [{"run_id": "r", "message": "m", "created_at": "2026-01-01T00:00:00Z", "subject": 1}],
+            ]
+        ),
     ],
 )
 def test_state_document_errors(data: bytes) -> None:

@@ -6,7 +6,7 @@ import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from pulse_echo.status import HostState
+from pulse_echo.status import HostState, PendingSns
 from pulse_echo.store import LEASE_KEY, STATE_KEY, StateConflictError, Store
 
 from tests.conftest import TEST_BUCKET
@@ -105,6 +105,16 @@ def test_state_absent_then_created_then_replaced(s3) -> None:
     assert (read.hosts, read.etag) == (hosts, etag)
     etag2 = store.write_state({}, etag=etag, run_id="r2", now=T0)
     assert store.read_state() == type(read)(hosts={}, etag=etag2)
+
+
+def test_state_keeps_the_pending_sns_messages_only_when_they_are_written_back(s3) -> None:
+    store = Store(s3, TEST_BUCKET)
+    pending = (PendingSns("r1", T0, '{"events": []}', "pulse-echo: 1 down"),)
+    etag = store.write_state({}, etag=None, run_id="r1", now=T0, pending_sns=pending)
+    read = store.read_state()
+    assert (read.hosts, read.etag, read.pending_sns) == ({}, etag, pending)
+    store.write_state({}, etag=etag, run_id="r2", now=T0)
+    assert store.read_state().pending_sns == ()
 
 
 def test_state_write_detects_a_concurrent_writer(s3) -> None:
