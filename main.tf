@@ -58,6 +58,8 @@ locals {
 
   vpc_enabled = length(var.vpc_subnet_ids) > 0
 
+  # The failure destination as a list of zero or one ARN, for the dynamic blocks that use it.
+  failure_destinations        = var.failure_destination_arn != null ? [var.failure_destination_arn] : []
   failure_destination_service = var.failure_destination_arn != null ? split(":", var.failure_destination_arn)[2] : null
   failure_destination_action  = local.failure_destination_service == "sqs" ? "sqs:SendMessage" : "sns:Publish"
 
@@ -316,7 +318,7 @@ resource "aws_lambda_function_event_invoke_config" "this" {
   maximum_event_age_in_seconds = var.async_maximum_event_age_seconds
 
   dynamic "destination_config" {
-    for_each = var.failure_destination_arn != null ? [var.failure_destination_arn] : []
+    for_each = local.failure_destinations
     content {
       on_failure {
         destination = destination_config.value
@@ -407,7 +409,7 @@ data "aws_iam_policy_document" "check_echo" {
   }
 
   dynamic "statement" {
-    for_each = var.failure_destination_arn != null ? [var.failure_destination_arn] : []
+    for_each = local.failure_destinations
     content {
       sid       = "SendFailedInvocations"
       actions   = [local.failure_destination_action]
@@ -510,7 +512,7 @@ data "aws_iam_policy_document" "check_result" {
   }
 
   dynamic "statement" {
-    for_each = var.failure_destination_arn != null ? [var.failure_destination_arn] : []
+    for_each = local.failure_destinations
     content {
       sid       = "SendFailedInvocations"
       actions   = [local.failure_destination_action]
@@ -574,43 +576,35 @@ locals {
   alarms_enabled = var.alarms_enabled != null ? var.alarms_enabled : var.alarm_sns_topic_arn != null
   alarm_actions  = var.alarm_sns_topic_arn != null ? [var.alarm_sns_topic_arn] : []
 
+  # Errors and Throttles alarms: any occurrence within one schedule period.
+  alarm_on_any_occurrence = {
+    comparison = "GreaterThanThreshold"
+    threshold  = 0
+    periods    = 1
+    missing    = "notBreaching"
+  }
+
   alarms = local.alarms_enabled ? {
-    "check-echo-errors" = {
+    "check-echo-errors" = merge(local.alarm_on_any_occurrence, {
       function    = aws_lambda_function.check_echo.function_name
       description = "check_echo failed (an error, not a failed probe): pulses may go unchecked."
       metric      = "Errors"
-      comparison  = "GreaterThanThreshold"
-      threshold   = 0
-      periods     = 1
-      missing     = "notBreaching"
-    }
-    "check-echo-throttles" = {
+    })
+    "check-echo-throttles" = merge(local.alarm_on_any_occurrence, {
       function    = aws_lambda_function.check_echo.function_name
       description = "check_echo was throttled: pulses are checked late or not at all."
       metric      = "Throttles"
-      comparison  = "GreaterThanThreshold"
-      threshold   = 0
-      periods     = 1
-      missing     = "notBreaching"
-    }
-    "check-result-errors" = {
+    })
+    "check-result-errors" = merge(local.alarm_on_any_occurrence, {
       function    = aws_lambda_function.check_result.function_name
       description = "check_result failed: down hosts may not be alerted."
       metric      = "Errors"
-      comparison  = "GreaterThanThreshold"
-      threshold   = 0
-      periods     = 1
-      missing     = "notBreaching"
-    }
-    "check-result-throttles" = {
+    })
+    "check-result-throttles" = merge(local.alarm_on_any_occurrence, {
       function    = aws_lambda_function.check_result.function_name
       description = "check_result was throttled (a run overlapped another, or the account ran out of concurrency)."
       metric      = "Throttles"
-      comparison  = "GreaterThanThreshold"
-      threshold   = 0
-      periods     = 1
-      missing     = "notBreaching"
-    }
+    })
     "check-result-not-running" = {
       function    = aws_lambda_function.check_result.function_name
       description = "check_result has not run for two schedule periods: nothing is watching the hosts."

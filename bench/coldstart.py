@@ -118,15 +118,19 @@ def ensure_zips(build: Path = BUILD) -> Path:
     return out
 
 
-def measure_once(function: str, path_entry: Path) -> dict[str, Any]:
+def _child_env(path_entry: Path, **extra: str) -> dict[str, str]:
+    """This environment without Python, AWS or virtualenv settings; ``path_entry`` alone on PYTHONPATH."""
     env = {
         key: value
         for key, value in os.environ.items()
         if not key.startswith(("PYTHON", "AWS_")) and key != "VIRTUAL_ENV"
     }
-    env.update(
-        {"PYTHONPATH": str(path_entry), "PYTHONDONTWRITEBYTECODE": "1", "AWS_DEFAULT_REGION": "us-east-1"}
-    )
+    env.update({"PYTHONPATH": str(path_entry), "PYTHONDONTWRITEBYTECODE": "1", **extra})
+    return env
+
+
+def measure_once(function: str, path_entry: Path) -> dict[str, Any]:
+    env = _child_env(path_entry, AWS_DEFAULT_REGION="us-east-1")
     completed = subprocess.run(
         [sys.executable, "-X", "importtime", "-c", f"import pulse_echo.{function}; import boto3"],
         env=env,
@@ -188,11 +192,9 @@ def measure(runs: int = 7) -> dict[str, Any]:
 
 
 def _boto3_alone_us(empty_dir: Path) -> int:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "AWS_")) and k != "VIRTUAL_ENV"}
-    env.update({"PYTHONPATH": str(empty_dir), "PYTHONDONTWRITEBYTECODE": "1"})
     completed = subprocess.run(
         [sys.executable, "-X", "importtime", "-c", "import boto3"],
-        env=env,
+        env=_child_env(empty_dir),
         cwd=tempfile.gettempdir(),
         capture_output=True,
         text=True,

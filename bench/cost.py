@@ -332,6 +332,11 @@ def json_log_lines(raw: bytes) -> list[bytes]:
     return lines
 
 
+def _log_bytes(lines: list[bytes]) -> int:
+    """Bytes CloudWatch ingests for ``lines``: each line plus its newline."""
+    return sum(len(line) + 1 for line in lines)
+
+
 def measure_usage(hosts_for_result: int = 2000) -> dict[str, Any]:
     """Run each handler in moto and measure S3 requests and log bytes per invocation.
 
@@ -376,7 +381,7 @@ def measure_usage(hosts_for_result: int = 2000) -> dict[str, Any]:
                     "run": label,
                     "requests": summary,
                     "log_lines": len(lines),
-                    "log_bytes": sum(len(line) + 1 for line in lines),
+                    "log_bytes": _log_bytes(lines),
                 }
             )
             receiver.take()
@@ -410,14 +415,16 @@ def _split_request_classes(by_operation: dict[str, int], *, exclude_lists: bool 
 def _measure_check_echo(receiver: Any) -> dict[str, Any]:
     """Upload one pulse pointing at a local target, run check_echo on its S3 event, measure it."""
     import boto3
+    from pulse_echo.common import ECHO_PREFIX, PULSE_PREFIX, key_for
 
     from bench import scale
 
+    key = key_for(PULSE_PREFIX, "bench-host")
     target = receiver.url.replace("/hook", "/health")
     s3 = boto3.client("s3", region_name=scale.REGION)
     s3.create_bucket(Bucket=scale.BUCKET)
     body = json.dumps({"url": target, "body": "ok"}).encode()
-    s3.put_object(Bucket=scale.BUCKET, Key="pulse/bench-host.json", Body=body)
+    s3.put_object(Bucket=scale.BUCKET, Key=key, Body=body)
     os.environ.update(
         {"PULSE_ECHO_BUCKET": scale.BUCKET, "ALLOW_PRIVATE_TARGETS": "true", "LOG_LEVEL": "INFO"}
     )
@@ -433,7 +440,7 @@ def _measure_check_echo(receiver: Any) -> dict[str, Any]:
                 "s3": {
                     "s3SchemaVersion": "1.0",
                     "bucket": {"name": scale.BUCKET, "arn": f"arn:aws:s3:::{scale.BUCKET}"},
-                    "object": {"key": "pulse/bench-host.json", "size": len(body)},
+                    "object": {"key": key, "size": len(body)},
                 },
             }
         ]
@@ -443,14 +450,14 @@ def _measure_check_echo(receiver: Any) -> dict[str, Any]:
     summary = scale.REQUEST_LOG.summary()
     lines = json_log_lines(output())
     get_class, put_class = _split_request_classes(summary["by_operation"])
-    echo_written = "echo/" in {where for _, where in scale.REQUEST_LOG.calls}
+    echo_written = ECHO_PREFIX in {where for _, where in scale.REQUEST_LOG.calls}
     return {
         "requests": summary,
         "get_class": get_class,
         "put_class": put_class,
         "echo_written": echo_written,
         "log_lines": len(lines),
-        "log_bytes": sum(len(line) + 1 for line in lines),
+        "log_bytes": _log_bytes(lines),
         "log_example": lines[0].decode("utf-8", "replace") if lines else None,
     }
 

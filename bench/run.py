@@ -225,11 +225,8 @@ def profile_table(sizes: list[dict[str, Any]]) -> str:
 
 def cost_overrides(scale_results: list[dict[str, Any]], defaults: dict[str, Any]) -> dict[str, Any]:
     """check_result's duration for the cost model, from the largest measured size's Lambda estimate."""
-    overrides: dict[str, Any] = {}
-    if "check_echo_memory_mb" in defaults:
-        overrides["check_echo_memory_mb"] = defaults["check_echo_memory_mb"]
-    if "check_result_memory_mb" in defaults:
-        overrides["check_result_memory_mb"] = defaults["check_result_memory_mb"]
+    memory = ("check_echo_memory_mb", "check_result_memory_mb")
+    overrides: dict[str, Any] = {name: defaults[name] for name in memory if name in defaults}
     overrides["architecture"] = defaults.get("architecture", "x86_64")
     if scale_results:
         largest = max(scale_results, key=lambda d: d["hosts"])

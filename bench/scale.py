@@ -37,6 +37,7 @@ import json
 import math
 import os
 import pstats
+import re
 import resource
 import statistics
 import sys
@@ -55,6 +56,15 @@ ROOT = Path(__file__).resolve().parent.parent
 for _path in (ROOT / "lambda_src", ROOT):
     if str(_path) not in sys.path:
         sys.path.insert(0, str(_path))
+
+from pulse_echo.common import (  # noqa: E402  (after sys.path is set)
+    ECHO_PREFIX,
+    FAILURE_PREFIX,
+    PULSE_PREFIX,
+    STATE_PREFIX,
+    isoformat,
+    key_for,
+)
 
 BUCKET = "pulse-echo-bench"
 REGION = "us-east-1"
@@ -99,22 +109,25 @@ def tf_variable_default(name: str, root: Path = ROOT) -> str | None:
     """Return the literal ``default`` of ``variable "<name>"`` in ``variables.tf``, or None.
 
     None when the file or the variable does not exist, or the default is null
-    or not a literal (number or string).
+    or not a literal (number or string). Parsed with tools/tfdocs.py's HCL reader.
     """
-    import re
+    from tools import tfdocs
 
     path = root / "variables.tf"
     if not path.exists():
         return None
-    match = re.search(
-        r'variable\s+"' + re.escape(name) + r'"\s*\{(.*?)\n\}', path.read_text(encoding="utf-8"), re.S
-    )
-    if not match:
-        return None
-    default = re.search(r'\n\s*default\s*=\s*("([^"]*)"|[0-9.]+)[ \t]*(?:\n|$)', match.group(1))
-    if not default:
-        return None
-    return default.group(2) if default.group(2) is not None else default.group(1)
+    for block in tfdocs.parse(path.read_text(encoding="utf-8"), path.name):
+        if block.type == "variable" and block.labels == [name]:
+            default = block.attributes.get("default")
+            if default is None or default == "null":
+                return None
+            if re.fullmatch(r"[0-9.]+", default):
+                return default
+            try:
+                return tfdocs.string_value(default)
+            except tfdocs.HclError:
+                return None
+    return None
 
 
 def read_module_defaults(root: Path = ROOT) -> dict[str, Any]:
@@ -216,13 +229,12 @@ class WebhookReceiver:
                 body = self.rfile.read(length) if length else b""
                 with receiver._lock:
                     receiver.bodies.append(body)
-                self.send_response(200)
-                self.send_header("Content-Type", "text/plain")
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"ok")
+                self.reply_ok()
 
             def do_GET(self) -> None:  # a healthy probe target for check_echo (cost.py)
+                self.reply_ok()
+
+            def reply_ok(self) -> None:
                 self.send_response(200)
                 self.send_header("Content-Type", "text/plain")
                 self.send_header("Content-Length", "2")
@@ -385,33 +397,33 @@ def populate(hosts: int, now: datetime) -> Population:
     stale = stale_indices(hosts)
     stale_set = set(stale)
     failing = set(stale[0::2])  # every other stale host: pulses arrive, checks fail; the rest stopped
-    naive_now = now.astimezone(timezone.utc).replace(tzinfo=None)
+    now = now.astimezone(timezone.utc)
     objects = 0
 
     def put(key: str, body: dict[str, Any], when: datetime) -> None:
         nonlocal objects
         fake = backend.put_object(BUCKET, key, json.dumps(body).encode(), disable_notification=True)
-        fake.last_modified = when
+        fake.last_modified = when.replace(tzinfo=None)  # moto keeps naive UTC
         objects += 1
 
     for index in range(hosts):
         host = host_name(index)
         url = f"https://{host}.example.com/health"
         if index in failing:
-            echo_at = naive_now - timedelta(minutes=30)  # last good check
-            pulse_at = naive_now - timedelta(seconds=(index * 7919) % 600)  # still pulsing
+            echo_at = now - timedelta(minutes=30)  # last good check
+            pulse_at = now - timedelta(seconds=(index * 7919) % 600)  # still pulsing
         elif index in stale_set:
-            pulse_at = naive_now - timedelta(minutes=31)  # stopped: no pulse since
-            echo_at = naive_now - timedelta(minutes=30)
+            pulse_at = now - timedelta(minutes=31)  # stopped: no pulse since
+            echo_at = now - timedelta(minutes=30)
         else:
             # spread over one pulse interval (10 minutes), like hosts on their own clocks
-            echo_at = naive_now - timedelta(seconds=(index * 7919) % 600)
+            echo_at = now - timedelta(seconds=(index * 7919) % 600)
             pulse_at = echo_at - timedelta(seconds=1)
-        put(f"pulse/{host}.json", {"url": url, "body": "ok"}, pulse_at)
+        put(key_for(PULSE_PREFIX, host), {"url": url, "body": "ok"}, pulse_at)
         put(
-            f"echo/{host}.json",
+            key_for(ECHO_PREFIX, host),
             {
-                "checked_at": echo_at.replace(microsecond=0).isoformat() + "Z",
+                "checked_at": isoformat(echo_at),
                 "url": url,
                 "http_status": 200,
                 "elapsed_ms": 12,
@@ -421,9 +433,9 @@ def populate(hosts: int, now: datetime) -> Population:
         if index in failing:
             failed_at = pulse_at + timedelta(seconds=1)  # the check of its latest pulse failed
             put(
-                f"failure/{host}.json",
+                key_for(FAILURE_PREFIX, host),
                 {
-                    "failed_at": failed_at.replace(microsecond=0).isoformat() + "Z",
+                    "failed_at": isoformat(failed_at),
                     "url": url,
                     "reason": "timeout",
                     "detail": "read timed out after 5 s",
@@ -444,7 +456,7 @@ def reset_state() -> int:
 
     backend = s3_backends[DEFAULT_ACCOUNT_ID]["global"]
     bucket = backend.get_bucket(BUCKET)
-    names = [name for name in list(bucket.keys.keys()) if name.startswith("state/")]
+    names = [name for name in list(bucket.keys.keys()) if name.startswith(STATE_PREFIX)]
     for name in names:
         backend.delete_object(BUCKET, name)
     return len(names)
@@ -639,13 +651,12 @@ def profiled_run(handler: Callable[[dict, Any], Any], receiver: WebhookReceiver)
         if package == "pulse_echo":
             ours.append((cumtime, tottime, f"{Path(filename).name}:{line}({name})"))
     ours.sort(reverse=True)
-    profiled_total = total
     return {
         "profiled_wall_seconds": wall,
-        "profiled_total_seconds": profiled_total,
+        "profiled_total_seconds": total,
         "moto_seconds": moto_cum,
-        "client_and_ours_seconds": max(0.0, profiled_total - moto_cum),
-        "moto_share": moto_cum / profiled_total if profiled_total else 0.0,
+        "client_and_ours_seconds": max(0.0, total - moto_cum),
+        "moto_share": moto_cum / total if total else 0.0,
         "ours_self_seconds": self_by_package.get("pulse_echo", 0.0),
         "self_seconds_by_package": {k: round(v, 4) for k, v in self_by_package.most_common()},
         "top_pulse_echo_functions": [

@@ -24,15 +24,8 @@ from pathlib import Path
 
 import pytest
 
-# The server lives in tests/httpserver.py so that the end-to-end suite can keep
-# one per session; its names are re-exported here for existing imports.
-from tests.httpserver import (  # noqa: F401
-    LocalHttpServer,
-    RecordedRequest,
-    Route,
-    _make_handler,
-    start_http_server,
-)
+# tools/httpserver.py (shared with make demo) lets the end-to-end suite keep one per session.
+from tools.httpserver import LocalHttpServer, start_http_server
 
 EVENTS_DIR = Path(__file__).parent / "events"
 TEST_BUCKET = "pulse-echo-unit-test"
@@ -136,8 +129,6 @@ class S3Seed:
         self.bucket = bucket
 
     def put(self, key: str, body: bytes | str = b"{}", last_modified: object | None = None) -> None:
-        from datetime import timezone
-
         from moto.core import DEFAULT_ACCOUNT_ID
         from moto.s3.models import s3_backends
 

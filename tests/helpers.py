@@ -136,21 +136,26 @@ def s3_with_bucket(endpoint: str, bucket: str) -> object:
     return client
 
 
-def cli_env(tmp_path: Path, endpoint: str, *, credentials: bool = True) -> dict[str, str]:
-    """A clean environment for a script run against the moto server at ``endpoint``: the
-    venv's python first on PATH, no ~/.aws, dummy keys unless ``credentials`` is False."""
+def cli_env(
+    tmp_path: Path, endpoint: str | None, *, credentials: bool = True, **extra: str
+) -> dict[str, str]:
+    """A clean environment for a script run against the moto server at ``endpoint`` (none:
+    no ``AWS_ENDPOINT_URL``): the venv's python first on PATH, no ~/.aws, dummy keys unless
+    ``credentials`` is False, then ``extra`` variables."""
     env = {
         "PATH": f"{VENV_BIN}{os.pathsep}/usr/bin:/bin",
         "HOME": str(tmp_path),
         "LANG": "C.UTF-8",
-        "AWS_ENDPOINT_URL": endpoint,
         "AWS_DEFAULT_REGION": "us-east-1",
         "AWS_CONFIG_FILE": str(tmp_path / "no-aws-config"),
         "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "no-aws-credentials"),
         "AWS_EC2_METADATA_DISABLED": "true",
     }
+    if endpoint:
+        env["AWS_ENDPOINT_URL"] = endpoint
     if credentials:
         env.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
+    env.update(extra)
     return env
 
 

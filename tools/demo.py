@@ -28,9 +28,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +38,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from tools import tf  # noqa: E402
+from tools.httpserver import LocalHttpServer, start_http_server  # noqa: E402
 from tools.lambda_service import DeployedFunction, PulseRouter, scheduled_event  # noqa: E402
 
 DEMO_DIR = tf.TOOLCHAIN_DIR / "demo"
@@ -46,6 +46,8 @@ BUCKET = "pulse-echo-demo"
 STALE_AFTER_MINUTES = 0.1
 STALE_SECONDS = STALE_AFTER_MINUTES * 60
 BUILD_DIR = ROOT / "build"
+WEBHOOK_PATH = "/slack"
+TEXT_PLAIN = {"Content-Type": "text/plain; charset=utf-8"}
 
 _started = time.monotonic()
 
@@ -67,66 +69,6 @@ def step(title: str) -> None:
     say(f"== {title}")
 
 
-# --- the local hosts and the webhook receiver ---
-
-
-class LocalServer:
-    """A tiny HTTP server on 127.0.0.1: GET answers from ``health`` (per path), POSTs are kept."""
-
-    def __init__(self) -> None:
-        self.health: dict[str, tuple[int, str]] = {}
-        self.posts: list[dict[str, Any]] = []
-        self.lock = threading.Lock()
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-            def _answer(self, status: int, body: str) -> None:
-                data = body.encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "text/plain; charset=utf-8")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def do_GET(self) -> None:
-                with server.lock:
-                    status, body = server.health.get(self.path, (404, "no such page"))
-                self._answer(status, body)
-
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                payload = self.rfile.read(length)
-                with server.lock:
-                    server.posts.append(json.loads(payload))
-                self._answer(200, "ok")  # what Slack answers
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05})
-        self.thread.start()
-
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}{path}"
-
-    def set_health(self, path: str, status: int, body: str) -> None:
-        with self.lock:
-            self.health[path] = (status, body)
-
-    def new_posts(self, seen: int) -> list[dict[str, Any]]:
-        with self.lock:
-            return self.posts[seen:]
-
-    def stop(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        self.thread.join(timeout=5)
-
-
 # --- the demo ---
 
 
@@ -135,8 +77,9 @@ class Demo:
         self.emulator: tf.Emulator | None = None
         self.terraform: tf.Terraform | None = None
         self.applied = False
-        self.hosts: LocalServer | None = None
-        self.webhook: LocalServer | None = None
+        self.hosts: LocalHttpServer | None = None  # the hosts' health endpoints
+        self.webhook: LocalHttpServer | None = None  # the receiver standing in for Slack
+        self.stop_servers: list[Callable[[], None]] = []
         self.outputs: dict[str, Any] = {}
         self.router: PulseRouter | None = None
         self.check_result: DeployedFunction | None = None
@@ -166,16 +109,19 @@ class Demo:
         self.emulator = tf.Emulator(log_path=DEMO_DIR / "moto_server.log").start()
         say(f"AWS emulator (moto) listening on {self.emulator.endpoint}; nothing here reaches real AWS.")
 
-        self.hosts = LocalServer()
-        self.webhook = LocalServer()
-        self.hosts.set_health("/web-1/health", 200, "ok")
-        self.hosts.set_health("/api-2/health", 200, "ok")
+        self.hosts, stop_hosts = start_http_server()
+        self.stop_servers.append(stop_hosts)
+        self.webhook, stop_webhook = start_http_server()
+        self.stop_servers.append(stop_webhook)
+        self.webhook.route(WEBHOOK_PATH, 200, "ok")  # what Slack answers
+        self.hosts.route("/web-1/health", 200, "ok", TEXT_PLAIN)
+        self.hosts.route("/api-2/health", 200, "ok", TEXT_PLAIN)
         say("Two monitored hosts answer on 127.0.0.1: web-1 and api-2, both healthy for now.")
-        say(f"A webhook receiver stands in for Slack at {self.webhook.url('/slack')}.")
+        say(f"A webhook receiver stands in for Slack at {self.webhook.url(WEBHOOK_PATH)}.")
 
         arguments = {
             "bucket_name": BUCKET,
-            "alert_webhook_url": self.webhook.url("/slack"),
+            "alert_webhook_url": self.webhook.url(WEBHOOK_PATH),
             "stale_after_minutes": STALE_AFTER_MINUTES,
             "lambda_runtime": "python3.8",  # the newest runtime the offline provider (3.39) knows
             "allow_private_targets": True,  # the demo's hosts live on 127.0.0.1
@@ -186,16 +132,12 @@ class Demo:
             "tags": {"purpose": "demo"},
             "lambda_package_dir": str(self.package_dir),
         }
-        root = DEMO_DIR / "root"
-        root.mkdir()
-        (root / "main.tf").write_text(
-            tf.required_providers_block()
-            + "\n"
-            + tf.emulator_provider_block(self.emulator.endpoint)
-            + "\n"
-            + tf.module_block("pulse_echo", tf.local_source(ROOT, root), arguments)
-            + '\noutput "pulse_echo" {\n  value = module.pulse_echo\n}\n',
-            encoding="utf-8",
+        root = tf.write_root(
+            DEMO_DIR / "root",
+            self.emulator.endpoint,
+            "pulse_echo",
+            arguments,
+            '\noutput "pulse_echo" {\n  value = module.pulse_echo\n}\n',
         )
         say(f"Root module written to {root.relative_to(ROOT)}/main.tf (module source = this repository).")
         self.terraform = tf.Terraform(root)
@@ -222,21 +164,18 @@ class Demo:
         echo = DeployedFunction.fetch(
             lambda_client,
             self.outputs["check_echo_function_name"],
-            BUILD_DIR / "check_echo.zip",
+            self.package_dir / "check_echo.zip",
             self.emulator.endpoint,
         )
         self.check_result = DeployedFunction.fetch(
             lambda_client,
             self.outputs["check_result_function_name"],
-            BUILD_DIR / "check_result.zip",
+            self.package_dir / "check_result.zip",
             self.emulator.endpoint,
         )
         echo.check_code()
         self.check_result.check_code()
         self.router = PulseRouter(self.emulator.boto3_client("s3"), BUCKET, {echo.arn: echo})
-        self.rule_arn = self.emulator.boto3_client("events").describe_rule(
-            Name=self.outputs["schedule_rule_name"]
-        )["Arn"]
         say(
             "The emulator stores the functions but cannot run them, so this demo plays Lambda: it runs\n"
             "        each function from its deployed zip (CodeSha256 checked) in a fresh Python process\n"
@@ -297,7 +236,8 @@ class Demo:
         )
         summary = invocation.result
         statuses = ", ".join(f"{n} {s}" for s, n in summary.get("statuses", {}).items() if n)
-        posts = self.webhook.new_posts(self.alerts_seen)
+        received = [r.json() for r in self.webhook.requests_to(WEBHOOK_PATH) if r.method == "POST"]
+        posts = received[self.alerts_seen :]
         self.alerts_seen += len(posts)
         if not posts:
             say(f"Hosts: {statuses or 'none'}. Nothing changed, so nothing is sent.")
@@ -328,7 +268,7 @@ class Demo:
         self.run_schedule("both hosts were just checked")
 
         step("3. api-2's health endpoint starts answering wrongly")
-        self.hosts.set_health("/api-2/health", 200, "maintenance")
+        self.hosts.route("/api-2/health", 200, "maintenance", TEXT_PLAIN)
         say('api-2 now answers "maintenance" instead of "ok".')
         self.send_pulse("web-1", quiet=True)
         say("web-1 sends its pulse again: echo refreshed.")
@@ -345,7 +285,7 @@ class Demo:
         self.run_schedule("api-2 is still down")
 
         step("5. api-2 is fixed")
-        self.hosts.set_health("/api-2/health", 200, "ok")
+        self.hosts.route("/api-2/health", 200, "ok", TEXT_PLAIN)
         say('api-2 answers "ok" again.')
         self.send_pulse("api-2")
         self.send_pulse("web-1", quiet=True)
@@ -367,9 +307,8 @@ class Demo:
                 )
             except Exception as exc:  # noqa: BLE001 - the emulator goes away anyway; say so and go on
                 say(f"terraform destroy failed ({type(exc).__name__}); the emulator is stopped anyway.")
-        for server in (self.hosts, self.webhook):
-            if server is not None:
-                server.stop()
+        for stop_server in self.stop_servers:
+            stop_server()
         if self.emulator is not None:
             self.emulator.stop()
         shutil.rmtree(self.pulse_dir, ignore_errors=True)

@@ -22,7 +22,6 @@ end-to-end tests and ``make demo`` run them the way Lambda would
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import os
 import subprocess
@@ -35,6 +34,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+
+from tools.build_zips import code_sha256
 
 # The bootstrap run in the fresh process: put the zip first on sys.path, import
 # the handler, call it with the event from stdin and a minimal context, and
@@ -75,11 +76,6 @@ except Exception as exc:
 with open(result_path, "w", encoding="utf-8") as f:
     json.dump(outcome, f, default=str)
 """
-
-
-def code_sha256(path: Path) -> str:
-    """Base64 SHA-256 of a file: Lambda's ``CodeSha256``, Terraform's ``filebase64sha256()``."""
-    return base64.b64encode(hashlib.sha256(Path(path).read_bytes()).digest()).decode()
 
 
 @dataclass(frozen=True)

@@ -530,6 +530,21 @@ def module_block(name: str, source: str, arguments: Mapping[str, object]) -> str
     return "\n".join(lines) + "\n"
 
 
+def write_root(
+    directory: Path, endpoint: str, module_name: str, arguments: Mapping[str, object], extras: str = ""
+) -> Path:
+    """Write ``directory/main.tf``: a root module with provider 3.39 on the emulator at
+    ``endpoint``, ``module "<module_name>"`` calling this module (the repository root) with
+    ``arguments``, then ``extras`` (more HCL: resources and outputs around the call)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    call = module_block(module_name, local_source(ROOT, directory), arguments)
+    (directory / "main.tf").write_text(
+        required_providers_block() + "\n" + emulator_provider_block(endpoint) + "\n" + call + extras,
+        encoding="utf-8",
+    )
+    return directory
+
+
 # --- lint: fmt -check and validate of the module and the example ---
 
 EXAMPLE_DIR = ROOT / "examples" / "complete"

@@ -31,7 +31,17 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from .common import format_duration, isoformat
-from .status import EVENT_DOWN, EVENT_KINDS, EVENT_STILL_DOWN, EVENT_UP, Event, Reason
+from .status import (
+    EVENT_DOWN,
+    EVENT_KINDS,
+    EVENT_STILL_DOWN,
+    EVENT_UP,
+    STATUSES,
+    Event,
+    Reason,
+    count_events,
+    one_line,
+)
 
 ALERT_SCHEMA = "pulse-echo.alert/1"
 TEXT_MAX_CHARS = 35_000
@@ -70,10 +80,7 @@ class Alert:
 
     def counts(self) -> dict[str, int]:
         """``{"down": n, "still_down": n, "up": n}`` over all events, listed or not."""
-        counts = dict.fromkeys(EVENT_KINDS, 0)
-        for event in self.events:
-            counts[event.kind] += 1
-        return counts
+        return count_events(self.events)
 
     @property
     def listed(self) -> tuple[Event, ...]:
@@ -95,8 +102,7 @@ def build_alert(
 
 def summary_line(alert: Alert) -> str:
     """``2 down, 1 still down, 1 up`` (kinds with no event left out)."""
-    counts = alert.counts()
-    return ", ".join(f"{counts[kind]} {_KIND_WORDS[kind]}" for kind in EVENT_KINDS if counts[kind])
+    return _counts_text(alert.counts())
 
 
 def last_ok_text(event: Event) -> str:
@@ -136,8 +142,7 @@ def event_text(event: Event, reason: Reason | None) -> str:
 
 def display_host(host: str) -> str:
     """A host name for one line of text: control characters escaped, at most 200 characters."""
-    shown = "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in host)
-    return shown if len(shown) <= HOST_DISPLAY_CHARS else shown[: HOST_DISPLAY_CHARS - 1] + "…"
+    return one_line(host, HOST_DISPLAY_CHARS)
 
 
 # --- Slack ---
@@ -165,7 +170,7 @@ def render_slack_text(alert: Alert, *, max_chars: int = TEXT_MAX_CHARS) -> str:
     lines = [
         f"*pulse-echo*: {summary_line(alert)} "
         f"(bucket {_slack_code(run.bucket)}, {isoformat(run.time)}; watching {run.hosts} hosts: "
-        + ", ".join(f"{run.statuses.get(s, 0)} {s}" for s in ("up", "down", "new"))
+        + ", ".join(f"{run.statuses.get(s, 0)} {s}" for s in STATUSES)
         + ")"
     ]
     used = len(lines[0])
@@ -261,7 +266,7 @@ def render_json(alert: Alert, *, max_bytes: int = JSON_MAX_BYTES) -> dict[str, o
                 "time": isoformat(run.time),
                 "bucket": run.bucket,
                 "hosts": run.hosts,
-                "statuses": {s: run.statuses.get(s, 0) for s in ("up", "down", "new")},
+                "statuses": {s: run.statuses.get(s, 0) for s in STATUSES},
                 "counts": alert.counts(),
                 "listed": len(listed),
                 "truncated": len(alert.events) - len(listed),
@@ -292,9 +297,9 @@ def sns_subject(alert: Alert) -> str:
     return subject[:SNS_SUBJECT_MAX_CHARS]
 
 
+def _counts_text(counts: Mapping[str, int]) -> str:
+    return ", ".join(f"{counts[kind]} {_KIND_WORDS[kind]}" for kind in EVENT_KINDS if counts[kind])
+
+
 def _more_text(events: Sequence[Event]) -> str:
-    counts = dict.fromkeys(EVENT_KINDS, 0)
-    for event in events:
-        counts[event.kind] += 1
-    parts = ", ".join(f"{counts[kind]} {_KIND_WORDS[kind]}" for kind in EVENT_KINDS if counts[kind])
-    return f"{len(events)} more ({parts})"
+    return f"{len(events)} more ({_counts_text(count_events(events))})"

@@ -289,8 +289,7 @@ def decode_event_key(raw_key: str) -> str:
         if size > S3_KEY_MAX_BYTES:
             problem = f"decodes to {size} bytes, longer than S3's {S3_KEY_MAX_BYTES}-byte key limit"
     if problem is not None:
-        shown = raw_key.encode("ascii", "backslashreplace").decode("ascii")
-        shown = shown if len(shown) <= 200 else shown[:199] + "…"
+        shown = _clip(raw_key.encode("ascii", "backslashreplace").decode("ascii"), 200)
         raise _skip(
             "malformed_record",
             f"record's s3.object.key {shown!r} {problem}: S3 cannot have sent it",

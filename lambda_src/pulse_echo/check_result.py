@@ -41,9 +41,10 @@ from urllib.parse import urlsplit
 from . import alert as alerts
 from .common import ConfigError, env_float, env_int, env_required, env_str, get_logger, log, utcnow
 from .status import (
+    EVENT_UP,
     PENDING_SNS_MAX,
+    STATUS_UP,
     Evaluation,
-    Observation,
     PendingSns,
     current_reason,
     evaluate,
@@ -347,7 +348,7 @@ def run(
         moment = now or utcnow()
         evaluation = evaluate(observations, stored.hosts, moment, config.stale_after, config.renotify_after)
         delivered, listed, message = _deliver(
-            config, store, evaluation, observations, webhook_url, sns, run_id, moment, sleep, deadline
+            config, store, evaluation, webhook_url, sns, run_id, moment, sleep, deadline
         )
         outbox = list(stored.pending_sns) + ([message] if message is not None else [])
         pending, published, dropped, sns_error = _publish_sns(config, sns, outbox, run_id)
@@ -402,7 +403,6 @@ def _deliver(
     config: Config,
     store: Store,
     evaluation: Evaluation,
-    observations: dict[str, Observation],
     webhook_url: str,
     sns: object | None,
     run_id: str,
@@ -422,17 +422,17 @@ def _deliver(
         records = store.read_failures(wanted, limit=config.max_hosts_listed)
     reasons = {}
     for event in events[: config.max_hosts_listed]:
-        if event.kind != "up":
+        if event.kind != EVENT_UP:
             reason = current_reason(event.observation, records.get(event.host), now, config.stale_after)
             if reason is not None:
                 reasons[event.host] = reason
+    # evaluate() already explained every host that is not up (without failure records).
+    rows = {row.host: row for row in evaluation.statuses} if evaluation.decisions else {}
     for decision in evaluation.decisions:
-        observation = observations.get(decision.host)
         reason = reasons.get(decision.host)
-        if reason is None and observation is not None and decision.status != "up":
-            reason = current_reason(
-                observation, None, now, config.stale_after, status=decision.status or "down"
-            )
+        row = rows.get(decision.host)
+        if reason is None and row is not None and decision.status != STATUS_UP:
+            reason = row.reason
         log(
             LOGGER,
             logging.INFO,

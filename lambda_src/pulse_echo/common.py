@@ -144,6 +144,16 @@ def env_bool(name: str, default: bool) -> bool:
     raise ConfigError(f"environment variable {name}={raw!r} must be true or false")
 
 
+# --- JSON input ---
+
+
+def json_error(exc: BaseException) -> str:
+    """A short description of why json.loads failed (a RecursionError's message is misleading)."""
+    if isinstance(exc, RecursionError):
+        return "nested too deeply"
+    return str(exc).split(";")[0]
+
+
 # --- time (timezone-aware UTC everywhere) ---
 
 

@@ -12,6 +12,8 @@ import json
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from .common import json_error
+
 ALLOWED_SCHEMES = ("http", "https")
 
 
@@ -56,8 +58,7 @@ def parse_pulse(data: bytes) -> Pulse:
             f"pulse is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
         ) from None
     except (ValueError, RecursionError) as exc:  # too deep, or an integer over 4,300 digits
-        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc).split(";")[0]
-        raise PulseError(f"pulse is not valid JSON that can be read: {reason}") from None
+        raise PulseError(f"pulse is not valid JSON that can be read: {json_error(exc)}") from None
     if not isinstance(document, dict):
         raise PulseError(f"pulse must be a JSON object, not {_json_type(document)}")
     for name in ("url", "body"):

@@ -46,6 +46,7 @@ from .common import (
     S3_KEY_MAX_BYTES,
     format_duration,
     isoformat,
+    json_error,
     key_bytes,
     key_fits,
     key_for,
@@ -210,7 +211,7 @@ def parse_failure_record(data: bytes) -> FailureRecord:
     try:
         document = json.loads(data.decode("utf-8-sig"))
     except (ValueError, RecursionError) as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
-        raise ValueError(f"failure record is not UTF-8 JSON: {_json_error(exc)}") from None
+        raise ValueError(f"failure record is not UTF-8 JSON: {json_error(exc)}") from None
     if not isinstance(document, dict):
         raise ValueError("failure record is not a JSON object")
 
@@ -223,11 +224,12 @@ def parse_failure_record(data: bytes) -> FailureRecord:
         return value if isinstance(value, int) and not isinstance(value, bool) else None
 
     failed_at = None
-    if text("failed_at"):
+    failed_at_text = text("failed_at")
+    if failed_at_text:
         try:
-            failed_at = parse_isoformat(text("failed_at") or "")
+            failed_at = parse_isoformat(failed_at_text)
         except ValueError:
-            failed_at = None
+            pass
     return FailureRecord(
         reason=one_line(text("reason") or "unknown", REASON_CODE_MAX_CHARS),
         detail=text("detail") or "",
@@ -601,10 +603,15 @@ class Evaluation:
 
     def event_counts(self) -> dict[str, int]:
         """``{"down": n, "still_down": n, "up": n}`` over ``events``."""
-        counts = dict.fromkeys(EVENT_KINDS, 0)
-        for event in self.events:
-            counts[event.kind] += 1
-        return counts
+        return count_events(self.events)
+
+
+def count_events(events: Iterable[Event]) -> dict[str, int]:
+    """``{"down": n, "still_down": n, "up": n}`` over ``events``."""
+    counts = dict.fromkeys(EVENT_KINDS, 0)
+    for event in events:
+        counts[event.kind] += 1
+    return counts
 
 
 def evaluate(
@@ -816,7 +823,7 @@ def decode_state_document(data: bytes) -> StateDocument:
     try:
         document = json.loads(data.decode("utf-8"))
     except (ValueError, RecursionError) as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
-        raise StateFormatError(f"state is not UTF-8 JSON: {_json_error(exc)}") from None
+        raise StateFormatError(f"state is not UTF-8 JSON: {json_error(exc)}") from None
     if not isinstance(document, dict) or document.get("schema") != STATE_SCHEMA:
         raise StateFormatError(f"state schema is not {STATE_SCHEMA}")
     hosts = document.get("hosts")
@@ -862,16 +869,9 @@ def _decode_pending_sns(items: object) -> tuple[PendingSns, ...]:
 # --- helpers ---
 
 
-def _json_error(exc: BaseException) -> str:
-    """A short description of why json.loads failed (a RecursionError's message is misleading)."""
-    if isinstance(exc, RecursionError):
-        return "nested too deeply"
-    return str(exc).split(";")[0]
-
-
 def _utc(moment: datetime | None) -> datetime | None:
-    if moment is None:
-        return None
+    if moment is None or moment.tzinfo is timezone.utc:  # Store.list_hosts already gives UTC
+        return moment
     if moment.tzinfo is None:
         raise ValueError("naive datetime: pulse-echo uses timezone-aware UTC only")
     return moment.astimezone(timezone.utc)
@@ -882,11 +882,8 @@ def _iso(moment: datetime | None) -> str | None:
 
 
 def _iso_exact(moment: datetime | None) -> str | None:
-    if moment is None:
-        return None
-    if moment.tzinfo is None:
-        raise ValueError("naive datetime: pulse-echo uses timezone-aware UTC only")
-    return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+    utc = _utc(moment)
+    return None if utc is None else utc.isoformat().replace("+00:00", "Z")
 
 
 def _parse_optional(text: object) -> datetime | None:

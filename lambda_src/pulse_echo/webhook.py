@@ -40,7 +40,7 @@ from urllib.parse import unquote, urlsplit
 
 import urllib3
 
-from .common import get_logger, log
+from .common import get_logger, log, utcnow
 
 MAX_RESPONSE_BYTES = 4096
 """Bytes of a response body read (and kept for logs and errors)."""
@@ -106,7 +106,7 @@ def retry_after_seconds(value: str | None, *, now: datetime | None = None) -> fl
         return None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
-    return max(0.0, (moment - (now or datetime.now(timezone.utc))).total_seconds())
+    return max(0.0, (moment - (now or utcnow())).total_seconds())
 
 
 def post_json(

@@ -24,8 +24,8 @@ from typing import Any
 
 import pytest
 
-from tests.httpserver import LocalHttpServer, start_http_server
 from tools import tf
+from tools.httpserver import LocalHttpServer, start_http_server
 from tools.lambda_service import DeployedFunction, Invocation, PulseRouter, scheduled_event
 
 ROOT = tf.ROOT
@@ -113,21 +113,6 @@ def targets() -> Iterator[LocalHttpServer]:
         yield server
     finally:
         stop()
-
-
-def write_root(
-    directory: Path, endpoint: str, module_name: str, arguments: dict[str, object], extras: str = ""
-) -> Path:
-    """Write a root module into ``directory``: provider 3.39 on the emulator, ``module
-    "<module_name>"`` calling this module (the repository root) with ``arguments``, then
-    ``extras`` (more HCL: resources and outputs around the call)."""
-    directory.mkdir(parents=True, exist_ok=True)
-    call = tf.module_block(module_name, tf.local_source(ROOT, directory), arguments)
-    (directory / "main.tf").write_text(
-        tf.required_providers_block() + "\n" + tf.emulator_provider_block(endpoint) + "\n" + call + extras,
-        encoding="utf-8",
-    )
-    return directory
 
 
 def main_module_arguments(webhook_url: str, package_dir: Path) -> dict[str, object]:
@@ -310,7 +295,7 @@ def deployment(
     """The main instance, applied once per session (destroyed at the end)."""
     arguments = main_module_arguments(webhook.url(WEBHOOK_PATH), zips["check_echo"].parent)
     root = tmp_path_factory.mktemp("root-main")
-    write_root(root, emulator.endpoint, "pulse_echo", arguments, MAIN_ROOT_EXTRAS)
+    tf.write_root(root, emulator.endpoint, "pulse_echo", arguments, MAIN_ROOT_EXTRAS)
     terraform = tf.Terraform(root)
     start = time.monotonic()
     terraform.init()

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import MAIN_PREFIX, WEBHOOK_PATH, Deployment, Timings, write_root
-from tests.httpserver import LocalHttpServer
+from tests.e2e.conftest import MAIN_PREFIX, WEBHOOK_PATH, Deployment, Timings
 from tools import tf
+from tools.httpserver import LocalHttpServer
 from tools.lambda_service import DeployedFunction, scheduled_event
 
 
@@ -112,7 +112,7 @@ def test_a_second_instance_applies_beside_the_first_without_a_clash(
         "lambda_package_dir": str(zips["check_result"].parent),
     }
     root = tmp_path_factory.mktemp("root-second")
-    write_root(root, emulator.endpoint, "second", arguments, SECOND_ROOT_EXTRAS)
+    tf.write_root(root, emulator.endpoint, "second", arguments, SECOND_ROOT_EXTRAS)
     terraform = tf.Terraform(root, env={"TF_VAR_webhook_url": webhook.url(WEBHOOK_PATH)})
     terraform.init()
     try:
@@ -213,7 +213,7 @@ def plan_only_root(emulator: tf.Emulator, tmp_path_factory: pytest.TempPathFacto
     """A root module that is only planned, with the module's inputs rewritten per test."""
     root = tmp_path_factory.mktemp("root-plan-only")
     terraform = tf.Terraform(root)
-    write_root(root, emulator.endpoint, "pulse_echo", MINIMAL_ARGUMENTS)
+    tf.write_root(root, emulator.endpoint, "pulse_echo", MINIMAL_ARGUMENTS)
     terraform.init()
     return terraform
 
@@ -221,7 +221,7 @@ def plan_only_root(emulator: tf.Emulator, tmp_path_factory: pytest.TempPathFacto
 def test_the_default_package_dir_is_the_modules_build_dir(
     plan_only_root: tf.Terraform, emulator: tf.Emulator
 ) -> None:
-    write_root(plan_only_root.workdir, emulator.endpoint, "pulse_echo", MINIMAL_ARGUMENTS)
+    tf.write_root(plan_only_root.workdir, emulator.endpoint, "pulse_echo", MINIMAL_ARGUMENTS)
     code, text = plan_only_root.plan_exit_code()
     assert code == 2
     assert "/build/check_echo.zip" in text
@@ -229,7 +229,7 @@ def test_the_default_package_dir_is_the_modules_build_dir(
 
 
 def _plan_errors(terraform: tf.Terraform, endpoint: str, arguments: dict[str, object]) -> str:
-    write_root(terraform.workdir, endpoint, "pulse_echo", arguments)
+    tf.write_root(terraform.workdir, endpoint, "pulse_echo", arguments)
     return _plain(terraform.plan_error())
 
 

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from tests.e2e.conftest import MAIN_BUCKET, MAIN_PREFIX, Deployment
-from tools.lambda_service import code_sha256
+from tools.build_zips import code_sha256
 
 ACCOUNT = "123456789012"  # moto's account
 

@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 
 from tests.e2e.conftest import WEBHOOK_PATH, Deployment
-from tests.httpserver import LocalHttpServer, RecordedRequest
+from tools.httpserver import LocalHttpServer, RecordedRequest
+from tools.lambda_service import Invocation
 
 STALE_SECONDS = 3.0  # stale_after_minutes = 0.05
 PAST_STALE = STALE_SECONDS + 1.0
@@ -44,6 +45,13 @@ class Webhook:
         return [post.json()["text"] for post in self.posts()]
 
 
+def _upload_ok(deployment: Deployment, host: str, url: str) -> Invocation:
+    """Upload ``host``'s pulse (expected body "ok") and check that check_echo ran without error."""
+    (invocation,) = deployment.upload_pulse(host, url, "ok")
+    assert invocation.ok, invocation.error
+    return invocation
+
+
 def _run_ok(deployment: Deployment) -> dict[str, Any]:
     invocation = deployment.run_schedule()
     assert invocation.ok, invocation.error
@@ -58,8 +66,7 @@ def test_an_uploaded_pulse_gives_an_echo(fresh: Deployment, targets: LocalHttpSe
     url = targets.route("/web-1/health", 200, "ok")
     # A host name with a space, '+', '/' and non-ASCII: the S3 event carries it URL-encoded.
     for host in ("web-1", "rack 7/db+1 ü"):
-        (invocation,) = fresh.upload_pulse(host, url, "ok")
-        assert invocation.ok, invocation.error
+        invocation = _upload_ok(fresh, host, url)
         echo = fresh.object(f"echo/{host}.json")
         assert echo is not None, f"no echo for {host}: {invocation.logs}"
         assert echo["url"] == url
@@ -76,8 +83,7 @@ def test_a_host_answering_the_wrong_body_gets_no_echo_and_the_alert_says_why(
     url = targets.route("/api-2/health", 200, "maintenance")
     received = Webhook(webhook)
 
-    (invocation,) = fresh.upload_pulse("api-2", url, "ok")
-    assert invocation.ok, invocation.error
+    _upload_ok(fresh, "api-2", url)
     assert fresh.object("echo/api-2.json") is None
     failure = fresh.object("failure/api-2.json")
     assert failure is not None
@@ -111,8 +117,7 @@ def test_a_stale_host_gives_one_alert_then_silence_then_a_recovery(
     url = targets.route("/db-3/health", 200, "ok")
     received = Webhook(webhook)
 
-    (invocation,) = fresh.upload_pulse("db-3", url, "ok")
-    assert invocation.ok, invocation.error
+    _upload_ok(fresh, "db-3", url)
     assert _run_ok(fresh)["events_sent"] == 0  # up: nothing to say
 
     time.sleep(PAST_STALE)  # the pulses stop
@@ -131,8 +136,7 @@ def test_a_stale_host_gives_one_alert_then_silence_then_a_recovery(
     assert fresh.sns_alerts() == []
 
     # The host comes back: one recovery message, saying how long it was down.
-    (invocation,) = fresh.upload_pulse("db-3", url, "ok")
-    assert invocation.ok, invocation.error
+    _upload_ok(fresh, "db-3", url)
     assert _run_ok(fresh)["events_sent"] == 1
     recovery = received.texts()[1]
     assert "UP" in recovery
@@ -150,8 +154,7 @@ def test_an_alert_the_webhook_refused_is_delivered_by_the_next_run_exactly_once(
     fresh: Deployment, targets: LocalHttpServer, webhook: LocalHttpServer
 ) -> None:
     url = targets.route("/cache-4/health", 200, "ok")
-    (invocation,) = fresh.upload_pulse("cache-4", url, "ok")
-    assert invocation.ok, invocation.error
+    _upload_ok(fresh, "cache-4", url)
     assert _run_ok(fresh)["events_sent"] == 0
     time.sleep(PAST_STALE)
 

@@ -14,17 +14,15 @@ import os
 import shlex
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import s3_with_bucket
+from tests.helpers import VENV_BIN, cli_env, s3_with_bucket
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "send-pulse"
 EXAMPLES = ROOT / "scripts" / "examples"
-VENV_BIN = Path(sys.executable).parent
 SYSTEM_PATH = "/usr/local/bin:/usr/bin:/bin"
 BUCKET = "pulse-echo-send-pulse-test"
 
@@ -72,22 +70,9 @@ def bucket_client(moto_endpoint: str) -> object:
 
 
 def host_env(tmp_path: Path, endpoint: str | None = None, **extra: str) -> dict[str, str]:
-    """A clean environment like a host's: the venv's aws first on PATH, dummy keys, no ~/.aws."""
-    env = {
-        "PATH": f"{VENV_BIN}{os.pathsep}{SYSTEM_PATH}",
-        "HOME": str(tmp_path),
-        "LANG": "C.UTF-8",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_CONFIG_FILE": str(tmp_path / "no-aws-config"),
-        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "no-aws-credentials"),
-        "AWS_EC2_METADATA_DISABLED": "true",
-    }
-    if endpoint:
-        env["AWS_ENDPOINT_URL"] = endpoint
-    env.update(extra)
-    return env
+    """A clean environment like a host's (tests.helpers.cli_env): the venv's aws first on PATH,
+    dummy keys, no ~/.aws."""
+    return cli_env(tmp_path, endpoint, **{"PATH": f"{VENV_BIN}{os.pathsep}{SYSTEM_PATH}", **extra})
 
 
 def send_pulse(

@@ -1,8 +1,9 @@
-"""A real threaded HTTP server on 127.0.0.1 for tests: probe targets and webhook receivers.
+"""A real threaded HTTP server on 127.0.0.1: probe targets and webhook receivers for the tests and make demo.
 
 ``start_http_server()`` returns a running ``LocalHttpServer`` and a stop
 function; the ``http_server`` fixture (tests/conftest.py) wraps it per test,
-the end-to-end suite keeps one per session. urllib3 is never mocked.
+the end-to-end suite keeps one per session, and tools/demo.py runs its hosts and
+webhook receiver on it. urllib3 is never mocked.
 """
 
 from __future__ import annotations
