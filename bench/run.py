@@ -1,4 +1,4 @@
-"""``make bench``: every benchmark, its tables (Markdown, as pasted in the README), bench/results.json.
+"""``make bench``: every benchmark, its tables (Markdown, as pasted in docs/scale.md), bench/results.json.
 
 Usage: python bench/run.py [--sizes 1000,10000,50000] [--skip-cost]
 
@@ -42,7 +42,7 @@ from bench import coldstart, cost, scale, time_to_alert  # noqa: E402
 RESULTS = ROOT / "bench" / "results.json"
 DEFAULT_SIZES = (1000, 10_000, 50_000)
 
-# The request bound's constants (README "Scale, speed and cost"): per run, the run lease (PUT, DELETE)
+# The request bound's constants (docs/scale.md, "How many hosts?"): per run, the run lease (PUT, DELETE)
 # and the state document (GET, PUT when it changed); per status change, at most one GET of the
 # failure record the message quotes (and never more than ALERT_MAX_HOSTS_LISTED of them).
 CONSTANT_REQUESTS = 4

@@ -1,7 +1,7 @@
 """Alert messages: pure rendering of a run's events (Slack and JSON), storm control,
-escaping, and the README examples (which are this code's real output).
+escaping, and the examples of docs/alerts.md (which are this code's real output).
 
-``python tests/unit/test_alert.py`` prints the README's examples block.
+``python tests/unit/test_alert.py`` prints that page's examples block.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from pulse_echo.status import (
     evaluate,
 )
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+ALERTS_PAGE = Path(__file__).resolve().parents[2] / "docs" / "alerts.md"
 T0 = datetime(2026, 1, 1, 10, 0, 0, tzinfo=timezone.utc)
 MIN = timedelta(minutes=1)
 STALE = 15 * MIN
@@ -65,7 +65,7 @@ def make_alert(
 
 
 def example_alert():
-    """The fixed scenario shown in the README: at 10:30, two hosts down (one of them new),
+    """The fixed scenario shown in docs/alerts.md: at 10:30, two hosts down (one of them new),
     one still down (renotify), one recovered."""
     now = T0 + 30 * MIN
     observations = {
@@ -103,8 +103,8 @@ def example_alert():
     return make_alert(observations, state, failures, now=now, renotify=60 * MIN)
 
 
-def readme_examples() -> str:
-    """The examples block of the README's alerts section, rendered by the real code."""
+def documented_examples() -> str:
+    """The examples block of docs/alerts.md, rendered by the real code."""
     alert = example_alert()
     slack = render_slack(alert, channel="#medical-check", username="medic", icon_emoji=":exclamation:")
     structured = render_json(alert)
@@ -294,14 +294,13 @@ def test_an_alert_needs_events() -> None:
         build_alert([], {}, RunInfo("r", T0, "b", 0, {}), max_listed=20)
 
 
-# --- the README shows the real output ---
+# --- docs/alerts.md shows the real output ---
 
 
-def test_readme_examples_are_the_real_output() -> None:
-    readme = README.read_text(encoding="utf-8")
-    section = readme.split("<!-- SECTION:alerts -->", 1)[1].split("<!-- /SECTION:alerts -->", 1)[0]
-    assert readme_examples() in section, "README alert examples are stale: python tests/unit/test_alert.py"
+def test_documented_examples_are_the_real_output() -> None:
+    page = ALERTS_PAGE.read_text(encoding="utf-8")
+    assert documented_examples() in page, "docs/alerts.md examples are stale: python tests/unit/test_alert.py"
 
 
 if __name__ == "__main__":
-    print(readme_examples(), end="")
+    print(documented_examples(), end="")

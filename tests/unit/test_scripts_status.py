@@ -4,7 +4,7 @@ Most tests call the script's main(argv) in-process against moto's mock_aws,
 with moto's clock pinned (``moto_clock``) so that every LastModified, age and
 reason is exact. The real command line runs in a subprocess against a moto
 server (module-scoped) at least once: --help, a listing, a wrong bucket and
-missing credentials. The README's "Operations" examples are checked against a
+missing credentials. The examples of docs/operations.md are checked against a
 fresh run of the same scenario
 (``PYTHONPATH=lambda_src:. .venv/bin/python tests/unit/test_scripts_status.py``
 prints them).
@@ -43,7 +43,7 @@ from tests.helpers import (
     s3_with_bucket,
 )
 
-README = ROOT / "README.md"
+OPERATIONS_PAGE = ROOT / "docs" / "operations.md"
 EXAMPLE_BUCKET = "my-pulse-echo-bucket"
 NOW = MOTO_CLOCK_START  # the time the script is told it is (--now), and moto's until a test moves it
 
@@ -87,7 +87,7 @@ def failure_body(reason: str, detail: str, failed_at: datetime, **extra: object)
 
 
 def seed_example(s3: object, bucket: str, clock: Callable[[datetime], None]) -> None:
-    """The README scenario, seen at NOW (10:00 UTC) with the 15-minute threshold:
+    """The documented scenario, seen at NOW (10:00 UTC) with the 15-minute threshold:
 
     - ``web-1``: pulse and echo 2 minutes ago: up.
     - ``web-2``: echo 10 minutes ago, then a failed check (HTTP 503): up, failing.
@@ -378,11 +378,11 @@ def test_script_finds_its_package_through_a_symlink(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
 
 
-# --- the README's "Operations" examples ---
+# --- the examples of docs/operations.md ---
 
 
-def readme_examples(s3: object, clock: Callable[[datetime], None]) -> dict[str, str]:
-    """Run the README scenario in EXAMPLE_BUCKET: {block name: exact text, command line included}."""
+def documented_examples(s3: object, clock: Callable[[datetime], None]) -> dict[str, str]:
+    """Run the documented scenario in EXAMPLE_BUCKET: {block name: exact text, command line included}."""
     s3.create_bucket(Bucket=EXAMPLE_BUCKET)
     seed_example(s3, EXAMPLE_BUCKET, clock)
 
@@ -407,18 +407,16 @@ def readme_examples(s3: object, clock: Callable[[datetime], None]) -> dict[str, 
     return blocks
 
 
-def test_readme_examples_are_the_real_output(s3: object, moto_clock: Callable) -> None:
-    readme = README.read_text(encoding="utf-8")
-    start = readme.index("<!-- SECTION:operations -->")
-    section = readme[start : readme.index("<!-- /SECTION:operations -->", start)]
-    for name, text in readme_examples(s3, moto_clock).items():
-        assert f"```console\n{text}```" in section, (
-            f"README example {name!r} differs from a fresh run:\n{text}"
+def test_documented_examples_are_the_real_output(s3: object, moto_clock: Callable) -> None:
+    page = OPERATIONS_PAGE.read_text(encoding="utf-8")
+    for name, text in documented_examples(s3, moto_clock).items():
+        assert f"```console\n{text}```" in page, (
+            f"docs/operations.md example {name!r} differs from a fresh run:\n{text}"
         )
 
 
-def print_readme_examples() -> None:
-    """Print the README examples, to paste them (see the module docstring)."""
+def print_documented_examples() -> None:
+    """Print the examples of docs/operations.md, to paste them (see the module docstring)."""
     import moto.s3.models
     from moto import mock_aws
 
@@ -433,9 +431,9 @@ def print_readme_examples() -> None:
     os.environ.pop("AWS_ENDPOINT_URL", None)
     with mock_aws():
         s3 = boto3.client("s3", region_name="us-east-1")
-        for name, text in readme_examples(s3, lambda moment: current.update(now=moment)).items():
+        for name, text in documented_examples(s3, lambda moment: current.update(now=moment)).items():
             print(f"<!-- {name} -->\n```console\n{text}```\n")
 
 
 if __name__ == "__main__":
-    print_readme_examples()
+    print_documented_examples()
