@@ -623,7 +623,8 @@ def profiled_run(handler: Callable[[dict, Any], Any], receiver: WebhookReceiver)
 
     ``moto_seconds`` is the cumulative time of moto's botocore stub (the whole
     server side of every S3 call: it does not exist in Lambda). ``ours_self``
-    is the self time of functions in our packages (``pulse_echo``, ``check_result``...); ``client_and_ours`` is
+    is the self time of functions in our packages (``pulse_echo``, ``check_result``...);
+    ``client_and_ours`` is
     what remains after moto: our code, botocore/boto3 on the client side
     (building requests, parsing XML) and the webhook post, i.e. what Lambda
     would also run.

@@ -9,7 +9,7 @@ from typing import Any
 
 from pulse_echo import aws, reasons
 from pulse_echo.layout import ECHO_PREFIX, FAILURE_PREFIX, PULSE_PREFIX, failure_key_problem, key_for
-from pulse_echo.records import echo_record, encode_record, failure_record
+from pulse_echo.records import EVIDENCE, echo_record, encode_record, failure_record
 from pulse_echo.times import utcnow
 
 from .event import PulseObject
@@ -37,17 +37,8 @@ def check_pulse(
         data = read_pulse(s3, target.bucket, target.key, pulse_max_bytes)
         pulse = None if data is None else parse_pulse(data)
     except PulseError as exc:
-        failure = failure_record(utcnow(), reason=reasons.BAD_PULSE, detail=str(exc))
-        note = write_failure(s3, target, failure)
-        return Outcome(
-            BAD_PULSE,
-            reasons.BAD_PULSE,
-            target.key,
-            target.host,
-            detail=str(exc) + note,
-            level=logging.ERROR,
-            recorded=not note,
-        )
+        failure = failure_record(utcnow(), reasons.BAD_PULSE, str(exc))
+        return record_failure(s3, target, BAD_PULSE, failure, str(exc), logging.ERROR)
     if pulse is None:
         raise skip(
             reasons.PULSE_DELETED, "pulse was deleted before it could be read", target.key, target.host
@@ -60,25 +51,31 @@ def check_pulse(
         record = echo_record(now, pulse.url, result.http_status, result.elapsed_ms)
         put_record(s3, target.bucket, output_key(ECHO_PREFIX, target.host), record)
         return Outcome(ECHO, None, target.key, target.host, result.elapsed_ms, result.detail)
-    failure = failure_record(
-        now,
-        reason=result.reason or "",
-        detail=result.detail,
-        url=pulse.url,
-        http_status=result.http_status,
-        elapsed_ms=result.elapsed_ms,
-        expected_excerpt=result.expected_excerpt,
-        received_excerpt=result.received_excerpt,
-    )
-    note = write_failure(s3, target, failure)
+    evidence = {name: getattr(result, name) for name in EVIDENCE}
+    failure = failure_record(now, result.reason or "", result.detail, pulse.url, **evidence)
+    return record_failure(s3, target, FAILED, failure, result.detail, logging.WARNING, result.elapsed_ms)
+
+
+def record_failure(
+    s3: Any,
+    target: PulseObject,
+    outcome: str,
+    record: dict[str, Any],
+    detail: str,
+    level: int,
+    elapsed_ms: int | None = None,
+) -> Outcome:
+    """Write the failure ``record`` (see write_failure) and return the Outcome to log: ``detail``
+    (not cut, unlike the record's), at ``level``, or at ERROR when no record could be written."""
+    note = write_failure(s3, target, record)
     return Outcome(
-        FAILED,
-        result.reason,
+        outcome,
+        record["reason"],
         target.key,
         target.host,
-        result.elapsed_ms,
-        result.detail + note,
-        logging.ERROR if note else logging.WARNING,
+        elapsed_ms,
+        detail + note,
+        logging.ERROR if note else level,
         recorded=not note,
     )
 

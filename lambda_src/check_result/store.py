@@ -270,23 +270,11 @@ class Store:
             acquired_at = last_modified or now
         expires_at = min(expires_at, acquired_at + LEASE_MAX)
         if expires_at > now:
-            log(
-                self.logger,
-                logging.INFO,
-                "another run holds the lease",
-                outcome="lease_held",
-                holder=holder,
-                expires_at=isoformat(expires_at),
-            )
+            note = {"outcome": "lease_held", "holder": holder, "expires_at": isoformat(expires_at)}
+            log(self.logger, logging.INFO, "another run holds the lease", **note)
             return None
-        log(
-            self.logger,
-            logging.WARNING,
-            "taking over an expired lease",
-            outcome="lease_taken_over",
-            holder=holder,
-            expired_at=isoformat(expires_at),
-        )
+        note = {"outcome": "lease_taken_over", "holder": holder, "expired_at": isoformat(expires_at)}
+        log(self.logger, logging.WARNING, "taking over an expired lease", **note)
         return self._put_lease(run_id, now, duration, {"IfMatch": etag})
 
     def release_lease(self, lease: Lease) -> None:

@@ -17,16 +17,9 @@ from .text import one_line, quote_excerpt
 from .times import elapsed, iso_or_none, isoformat
 
 # --- written by check_echo in failure/<host>.json: why a check failed ---
-HTTP_STATUS = "http_status"
-WRONG_BODY = "wrong_body"
-TIMEOUT = "timeout"
-DNS = "dns"
-TLS = "tls"
-CONNECTION = "connection"
-TOO_MANY_REDIRECTS = "too_many_redirects"
-BODY_TOO_LARGE = "body_too_large"
-PRIVATE_TARGET = "private_target"
-BAD_PULSE = "bad_pulse"
+HTTP_STATUS, WRONG_BODY, TIMEOUT, DNS, TLS = "http_status", "wrong_body", "timeout", "dns", "tls"
+CONNECTION, TOO_MANY_REDIRECTS, BODY_TOO_LARGE = "connection", "too_many_redirects", "body_too_large"
+PRIVATE_TARGET, BAD_PULSE = "private_target", "bad_pulse"
 
 REASONS: dict[str, str] = {
     HTTP_STATUS: "HTTP error status",
@@ -44,12 +37,9 @@ REASONS: dict[str, str] = {
 pulse-echo's, or UNREADABLE_FAILURE_RECORD) is shown as itself."""
 
 # --- derived by check_result when no current failure record explains an outage (never written) ---
-PULSE_STOPPED = "pulse_stopped"
-NO_PULSE = "no_pulse"
-NO_CHECK_RESULT = "no_check_result"
-CHECK_FAILED = "check_failed"
+PULSE_STOPPED, NO_PULSE, NO_CHECK_RESULT = "pulse_stopped", "no_pulse", "no_check_result"
+CHECK_FAILED, HOST_NAME_TOO_LONG = "check_failed", "host_name_too_long"
 UNREADABLE_FAILURE_RECORD = "unreadable_failure_record"
-HOST_NAME_TOO_LONG = "host_name_too_long"
 
 _DERIVED: dict[str, str] = {
     CHECK_FAILED: "the last check failed (failure record not read)",
@@ -65,18 +55,11 @@ _DERIVED: dict[str, str] = {
 }
 
 # --- why check_echo did not check a record (outcome "skipped") or could not (outcome "error") ---
-TEST_EVENT = "test_event"
-NO_RECORDS = "no_records"
-NOT_S3_RECORD = "not_s3_record"
-NOT_OBJECT_CREATED = "not_object_created"
-MALFORMED_RECORD = "malformed_record"
-INVALID_BUCKET_NAME = "invalid_bucket_name"
-FOREIGN_BUCKET = "foreign_bucket"
-NOT_A_PULSE_KEY = "not_a_pulse_key"
-PULSE_DELETED = "pulse_deleted"
-S3_ERROR = "s3_error"
-OUT_OF_TIME = "out_of_time"
-INTERNAL_ERROR = "internal_error"
+TEST_EVENT, NO_RECORDS, NOT_S3_RECORD = "test_event", "no_records", "not_s3_record"
+NOT_OBJECT_CREATED, MALFORMED_RECORD = "not_object_created", "malformed_record"
+INVALID_BUCKET_NAME, FOREIGN_BUCKET = "invalid_bucket_name", "foreign_bucket"
+NOT_A_PULSE_KEY, PULSE_DELETED = "not_a_pulse_key", "pulse_deleted"
+S3_ERROR, OUT_OF_TIME, INTERNAL_ERROR = "s3_error", "out_of_time", "internal_error"
 
 
 @dataclass(frozen=True)

@@ -34,31 +34,30 @@ def echo_record(now: datetime, url: str, http_status: int | None, elapsed_ms: in
     return {"checked_at": isoformat(now), "url": url, "http_status": http_status, "elapsed_ms": elapsed_ms}
 
 
+EVIDENCE = ("http_status", "elapsed_ms", "expected_excerpt", "received_excerpt")
+"""What a failed probe adds to a failure record, beside its reason and detail (null otherwise)."""
+
+
 def failure_record(
-    now: datetime,
-    *,
-    reason: str,
-    detail: str,
-    url: str | None = None,
-    http_status: int | None = None,
-    elapsed_ms: int | None = None,
-    expected_excerpt: str | None = None,
-    received_excerpt: str | None = None,
+    now: datetime, reason: str, detail: str, url: str | None = None, **evidence: object
 ) -> dict[str, object]:
-    """The body of ``failure/<host>.json``; fields that do not apply are null.
+    """The body of ``failure/<host>.json``: ``failed_at``, ``url``, ``reason``, ``detail`` and the
+    EVIDENCE fields (``http_status``, ``elapsed_ms``, ``expected_excerpt``,
+    ``received_excerpt``); fields that do not apply are null.
 
     ``detail`` and ``url`` are cut to RECORD_DETAIL_MAX_CHARS characters (``…``
     marks a cut), so the record stays small whatever the pulse or target sent.
+    Raises TypeError for evidence that is not one of EVIDENCE.
     """
+    unknown = set(evidence) - set(EVIDENCE)
+    if unknown:
+        raise TypeError(f"not failure record fields: {sorted(unknown)}")
     return {
         "failed_at": isoformat(now),
         "url": None if url is None else clip(url, RECORD_DETAIL_MAX_CHARS),
         "reason": reason,
         "detail": clip(detail, RECORD_DETAIL_MAX_CHARS),
-        "http_status": http_status,
-        "elapsed_ms": elapsed_ms,
-        "expected_excerpt": expected_excerpt,
-        "received_excerpt": received_excerpt,
+        **{name: evidence.get(name) for name in EVIDENCE},
     }
 
 

@@ -23,11 +23,16 @@ class ConfigError(ValueError):
     """An environment variable is missing or invalid; the message names it."""
 
 
+SAME = "="
+"""``Setting.variable`` default: the module input is the variable's name in lower case."""
+
+
 @dataclass(frozen=True)
 class Setting:
     """One environment variable: ``kind`` (int, float, bool, text or choice), ``default``
     (None: unset), bounds (``minimum`` is exclusive unless ``minimum_allowed``; ``maximum``
-    inclusive), ``choices`` for a choice, ``unit`` and the module input that sets it."""
+    inclusive), ``choices`` for a choice, ``unit`` and the module input that sets it
+    (``variable``; None when Terraform computes the value)."""
 
     env: str
     kind: str
@@ -37,99 +42,48 @@ class Setting:
     maximum: float | None = None
     choices: tuple[str, ...] = ()
     unit: str = ""
-    variable: str | None = None
+    variable: str | None = SAME
+
+    def __post_init__(self) -> None:
+        if self.variable == SAME:
+            object.__setattr__(self, "variable", self.env.lower())
+
+
+def _positive(env: str, default: float, maximum: float, unit: str, variable: str | None = SAME) -> Setting:
+    """A FLOAT setting > 0 and at most ``maximum``."""
+    return Setting(env, FLOAT, default, 0, False, maximum, unit=unit, variable=variable)
 
 
 # --- both functions ---
 BUCKET = Setting("PULSE_ECHO_BUCKET", TEXT, variable="bucket_name")
-LOG_LEVEL = Setting(
-    "LOG_LEVEL", CHOICE, "INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"), variable="log_level"
-)
+LOG_LEVEL = Setting("LOG_LEVEL", CHOICE, "INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
 
 # --- check_echo ---
-PULSE_MAX_BYTES = Setting("PULSE_MAX_BYTES", INT, 65536, minimum=1, unit="bytes", variable="pulse_max_bytes")
-PROBE_CONNECT_TIMEOUT = Setting(
-    "PROBE_CONNECT_TIMEOUT_SECONDS",
-    FLOAT,
-    3.0,
-    minimum=0,
-    minimum_allowed=False,
-    maximum=60,
-    unit="seconds",
-    variable="probe_connect_timeout_seconds",
-)
-PROBE_READ_TIMEOUT = Setting(
-    "PROBE_READ_TIMEOUT_SECONDS",
-    FLOAT,
-    5.0,
-    minimum=0,
-    minimum_allowed=False,
-    maximum=120,
-    unit="seconds",
-    variable="probe_read_timeout_seconds",
-)
-PROBE_MAX_REDIRECTS = Setting(
-    "PROBE_MAX_REDIRECTS", INT, 3, minimum=0, maximum=10, variable="probe_max_redirects"
-)
+PULSE_MAX_BYTES = Setting("PULSE_MAX_BYTES", INT, 65536, minimum=1, unit="bytes")
+PROBE_CONNECT_TIMEOUT = _positive("PROBE_CONNECT_TIMEOUT_SECONDS", 3.0, 60, "seconds")
+PROBE_READ_TIMEOUT = _positive("PROBE_READ_TIMEOUT_SECONDS", 5.0, 120, "seconds")
+PROBE_MAX_REDIRECTS = Setting("PROBE_MAX_REDIRECTS", INT, 3, minimum=0, maximum=10)
 PROBE_MAX_BODY_BYTES = Setting(
-    "PROBE_MAX_BODY_BYTES",
-    INT,
-    65536,
-    minimum=1,
-    maximum=10_485_760,
-    unit="bytes",
-    variable="probe_max_body_bytes",
+    "PROBE_MAX_BODY_BYTES", INT, 65536, minimum=1, maximum=10_485_760, unit="bytes"
 )
-ALLOW_PRIVATE_TARGETS = Setting("ALLOW_PRIVATE_TARGETS", BOOL, False, variable="allow_private_targets")
+ALLOW_PRIVATE_TARGETS = Setting("ALLOW_PRIVATE_TARGETS", BOOL, False)
 
 # --- check_result ---
-STALE_AFTER = Setting(
-    "STALE_AFTER_MINUTES",
-    FLOAT,
-    15.0,
-    minimum=0,
-    minimum_allowed=False,
-    maximum=525_600,  # a year: far larger values overflow datetime (year 9999) on every run
-    unit="minutes",
-    variable="stale_after_minutes",
-)
-RENOTIFY = Setting(
-    "RENOTIFY_MINUTES", FLOAT, 0.0, minimum=0, maximum=525_600, unit="minutes", variable="renotify_minutes"
-)
-WEBHOOK_URL = Setting("ALERT_WEBHOOK_URL", TEXT, variable="alert_webhook_url")
-WEBHOOK_SSM_PARAMETER = Setting(
-    "ALERT_WEBHOOK_SSM_PARAMETER_NAME", TEXT, variable="alert_webhook_ssm_parameter_name"
-)
-WEBHOOK_FORMAT = Setting(
-    "ALERT_WEBHOOK_FORMAT", CHOICE, "slack", choices=("slack", "json"), variable="alert_webhook_format"
-)
-SLACK_CHANNEL = Setting("SLACK_CHANNEL", TEXT, variable="slack_channel")
-SLACK_USERNAME = Setting("SLACK_USERNAME", TEXT, variable="slack_username")
-SLACK_ICON_EMOJI = Setting("SLACK_ICON_EMOJI", TEXT, variable="slack_icon_emoji")
-MAX_HOSTS_LISTED = Setting("ALERT_MAX_HOSTS_LISTED", INT, 20, minimum=0, variable="alert_max_hosts_listed")
-SNS_TOPIC_ARN = Setting("ALERT_SNS_TOPIC_ARN", TEXT, variable="alert_sns_topic_arn")
-WEBHOOK_TIMEOUT = Setting(
-    "WEBHOOK_TIMEOUT_SECONDS",
-    FLOAT,
-    10.0,
-    minimum=0,
-    minimum_allowed=False,
-    maximum=60,
-    unit="seconds",
-    variable="webhook_timeout_seconds",
-)
-WEBHOOK_MAX_ATTEMPTS = Setting(
-    "WEBHOOK_MAX_ATTEMPTS", INT, 3, minimum=1, maximum=10, variable="webhook_max_attempts"
-)
-RUN_LEASE = Setting(
-    "RUN_LEASE_SECONDS",
-    FLOAT,
-    900.0,
-    minimum=0,
-    minimum_allowed=False,
-    maximum=86_400,  # a day; Terraform sets check_result_timeout_seconds + 60 (no input of its own)
-    unit="seconds",
-)
+# A year at most: far larger values overflow datetime (year 9999) on every run.
+STALE_AFTER = _positive("STALE_AFTER_MINUTES", 15.0, 525_600, "minutes")
+RENOTIFY = Setting("RENOTIFY_MINUTES", FLOAT, 0.0, minimum=0, maximum=525_600, unit="minutes")
+WEBHOOK_URL = Setting("ALERT_WEBHOOK_URL", TEXT)
+WEBHOOK_SSM_PARAMETER = Setting("ALERT_WEBHOOK_SSM_PARAMETER_NAME", TEXT)
+WEBHOOK_FORMAT = Setting("ALERT_WEBHOOK_FORMAT", CHOICE, "slack", choices=("slack", "json"))
+SLACK_CHANNEL = Setting("SLACK_CHANNEL", TEXT)
+SLACK_USERNAME = Setting("SLACK_USERNAME", TEXT)
+SLACK_ICON_EMOJI = Setting("SLACK_ICON_EMOJI", TEXT)
+MAX_HOSTS_LISTED = Setting("ALERT_MAX_HOSTS_LISTED", INT, 20, minimum=0)
+SNS_TOPIC_ARN = Setting("ALERT_SNS_TOPIC_ARN", TEXT)
+WEBHOOK_TIMEOUT = _positive("WEBHOOK_TIMEOUT_SECONDS", 10.0, 60, "seconds")
+WEBHOOK_MAX_ATTEMPTS = Setting("WEBHOOK_MAX_ATTEMPTS", INT, 3, minimum=1, maximum=10)
+# A day at most; Terraform sets it to check_result_timeout_seconds + 60 (no input of its own).
+RUN_LEASE = _positive("RUN_LEASE_SECONDS", 900.0, 86_400, "seconds", variable=None)
 
 SETTINGS: tuple[Setting, ...] = tuple(
     value for value in list(globals().values()) if isinstance(value, Setting)

@@ -22,9 +22,11 @@ class CliError(Exception):
         self.status = status
 
 
-def add_bucket_argument(parser: argparse.ArgumentParser) -> None:
-    """``--bucket NAME``, required."""
+def tool_parser(prog: str, description: str, epilog: str) -> argparse.ArgumentParser:
+    """The tool's argument parser, with ``--bucket NAME`` (required) as its first option."""
+    parser = argparse.ArgumentParser(prog=prog, description=description, epilog=epilog)
     parser.add_argument("--bucket", required=True, metavar="NAME", help="the pulse-echo bucket")
+    return parser
 
 
 def add_region_and_now_arguments(parser: argparse.ArgumentParser) -> None:

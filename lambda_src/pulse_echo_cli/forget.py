@@ -37,11 +37,11 @@ from pulse_echo.times import elapsed, iso_with_age, isoformat, utcnow
 
 from .aws import (
     CliError,
-    add_bucket_argument,
     add_region_and_now_arguments,
     check_bucket,
     run_tool,
     s3_client,
+    tool_parser,
 )
 
 PROG = "pulse-forget"
@@ -52,23 +52,20 @@ LEASE_DURATION = timedelta(minutes=2)
 LEASE_WAIT_SECONDS = 60.0
 STATE_ATTEMPTS = 5
 
+HELP = (
+    "Retire HOST: delete its pulse, echo and failure records and its entry in "
+    "check_result's state, so that it is never alerted on again. Asks for confirmation.",
+    "HOST is the name in pulse/HOST.json (it may contain /, spaces, +, %, non-ASCII); "
+    "put -- before a HOST that starts with '-'. Stop send-pulse on the host first, or it "
+    "comes back as a new host. AWS settings come from the usual environment (AWS_PROFILE, "
+    "AWS_REGION, AWS_ENDPOINT_URL...). Exit status: 0 forgotten, 1 unknown host or AWS "
+    "error, 2 usage error or not confirmed.",
+)
+"""--help: what the tool does, then what else to know."""
+
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog=PROG,
-        description=(
-            "Retire HOST: delete its pulse, echo and failure records and its entry in "
-            "check_result's state, so that it is never alerted on again. Asks for confirmation."
-        ),
-        epilog=(
-            "HOST is the name in pulse/HOST.json (it may contain /, spaces, +, %, non-ASCII); "
-            "put -- before a HOST that starts with '-'. Stop send-pulse on the host first, or it "
-            "comes back as a new host. AWS settings come from the usual environment (AWS_PROFILE, "
-            "AWS_REGION, AWS_ENDPOINT_URL...). Exit status: 0 forgotten, 1 unknown host or AWS "
-            "error, 2 usage error or not confirmed."
-        ),
-    )
-    add_bucket_argument(parser)
+    parser = tool_parser(PROG, *HELP)
     parser.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
     add_region_and_now_arguments(parser)
     parser.add_argument("host", metavar="HOST", help="the host to forget")

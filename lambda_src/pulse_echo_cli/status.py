@@ -25,27 +25,24 @@ from pulse_echo import settings
 from pulse_echo.text import one_line
 from pulse_echo.times import format_duration, iso_with_age, isoformat, utcnow
 
-from .aws import add_bucket_argument, add_region_and_now_arguments, run_tool, s3_client
+from .aws import add_region_and_now_arguments, run_tool, s3_client, tool_parser
 
 PROG = "pulse-status"
 PERMISSIONS = "s3:ListBucket and s3:GetObject"
 DEFAULT_STALE_AFTER_MINUTES = settings.STALE_AFTER.default  # the module's stale_after_minutes default
 STATUS_ORDER = {STATUS_DOWN: 0, STATUS_NEW: 1, STATUS_UP: 2}
 
+HELP = (
+    "Show every host of a pulse-echo bucket with its status (down, new, up), "
+    "the age of its last echo and why it is not up, using check_result's own logic.",
+    "AWS settings come from the usual environment: AWS_PROFILE, AWS_REGION, "
+    "AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID... Exit status: 0 shown, 1 AWS error, 2 usage error.",
+)
+"""--help: what the tool does, then what else to know."""
+
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog=PROG,
-        description=(
-            "Show every host of a pulse-echo bucket with its status (down, new, up), "
-            "the age of its last echo and why it is not up, using check_result's own logic."
-        ),
-        epilog=(
-            "AWS settings come from the usual environment: AWS_PROFILE, AWS_REGION, "
-            "AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID... Exit status: 0 shown, 1 AWS error, 2 usage error."
-        ),
-    )
-    add_bucket_argument(parser)
+    parser = tool_parser(PROG, *HELP)
     parser.add_argument("--json", action="store_true", help="print one JSON document instead of a table")
     parser.add_argument(
         "--stale-after-minutes",

@@ -53,9 +53,8 @@ def test_zip_entries_are_sorted_with_fixed_time_and_mode(tmp_path: Path, functio
     assert names == sorted(names)
     packages = build_zips.PACKAGES[function]
     assert packages == [function, "pulse_echo"]
-    expected = [
-        f"{package}/{path.name}" for package in packages for path in (build_zips.SOURCE / package).glob("*.py")
-    ]
+    sources = {package: (build_zips.SOURCE / package).glob("*.py") for package in packages}
+    expected = [f"{package}/{path.name}" for package, paths in sources.items() for path in paths]
     assert names == sorted(expected)
     assert all("__pycache__" not in name and not name.endswith(".pyc") for name in names)
     assert {info.date_time for info in infos} == {(1980, 1, 1, 0, 0, 0)}
