@@ -8,7 +8,7 @@ from typing import Any
 
 from pulse_echo.logs import get_logger, log
 
-logger = get_logger("pulse_echo.check_echo")
+logger = get_logger("pulse_echo.check_echo")  # the name every log line carries since 0.1
 
 # Outcome of one record (the summary counts each).
 ECHO = "echo"  # the check passed: echo/<host>.json written

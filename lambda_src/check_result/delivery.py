@@ -32,7 +32,7 @@ from .webhook import post_json
 if TYPE_CHECKING:
     from .handler import Config
 
-LOGGER = get_logger("pulse_echo.check_result")
+LOGGER = get_logger("pulse_echo.check_result")  # the name every log line carries since 0.1
 
 _ssm_lock = threading.Lock()
 _ssm_urls: dict[str, str] = {}

@@ -49,7 +49,7 @@ LEASE_MAX = timedelta(seconds=settings.RUN_LEASE.maximum)  # type: ignore[arg-ty
 it claims (check_result's RUN_LEASE_SECONDS is at most this too)."""
 STATE_MAX_BYTES = 64 * 1024 * 1024
 
-LOGGER = get_logger("pulse_echo.store")
+LOGGER = get_logger("pulse_echo.store")  # the name every log line carries since 0.1
 
 
 class StateConflictError(RuntimeError):
@@ -137,7 +137,7 @@ class Store:
         return hosts
 
     def list_observations(self) -> dict[str, Observation]:
-        """List ``echo/``, ``pulse/`` and ``failure/`` and join them per host (see status.py)."""
+        """List ``echo/``, ``pulse/`` and ``failure/`` and join them per host (see model.py)."""
         return observations_from_listings(
             echoes=self.list_hosts(ECHO_PREFIX),
             pulses=self.list_hosts(PULSE_PREFIX),

@@ -48,7 +48,7 @@ MAX_RESPONSE_BYTES = 4096
 
 BODY_EXCERPT_CHARS = 500
 
-LOGGER = get_logger("pulse_echo.webhook")
+LOGGER = get_logger("pulse_echo.webhook")  # the name every log line carries since 0.1
 
 
 class WebhookError(RuntimeError):

@@ -7,7 +7,7 @@ reason is exact. The real command line runs in a subprocess against a moto
 server (module-scoped) at least once: --help, a listing, a wrong bucket and
 missing credentials. The README's "Operations" examples are checked against a
 fresh run of the same scenario
-(``PYTHONPATH=lambda_src:. .venv/bin/python tests/unit/test_scripts_status.py``
+(``PYTHONPATH=lambda_src:. .venv/bin/python tests/unit/test_cli_status.py``
 prints them).
 """
 
