@@ -112,6 +112,14 @@ def run_main(module: ModuleType, argv: list[str], capsys: pytest.CaptureFixture[
     return status, captured.out, captured.err
 
 
+def help_text(module: ModuleType, capsys: pytest.CaptureFixture[str]) -> str:
+    """What ``module.main(["--help"])`` prints; it must exit with status 0."""
+    with pytest.raises(SystemExit) as exit_info:
+        module.main(["--help"])
+    assert exit_info.value.code == 0
+    return capsys.readouterr().out
+
+
 def s3_with_bucket(endpoint: str, bucket: str) -> object:
     """A boto3 S3 client on the moto server at ``endpoint`` (dummy keys), with ``bucket`` created."""
     client = boto3.client(

@@ -24,7 +24,7 @@ from pulse_echo_cli import forget as pulse_forget
 from pulse_echo_cli import status as pulse_status
 
 from tests.conftest import MOTO_CLOCK_START, TEST_BUCKET
-from tests.helpers import assert_one_line_error, cli_env, run_cli, run_main, s3_with_bucket
+from tests.helpers import assert_one_line_error, cli_env, help_text, run_cli, run_main, s3_with_bucket
 
 NOW = MOTO_CLOCK_START  # the time the script is told it is (--now), and moto's until a test moves it
 STALE = timedelta(minutes=15)
@@ -85,10 +85,7 @@ def evaluation_at(s3: object, now: datetime, renotify: timedelta | None = None) 
 
 
 def test_help(capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(SystemExit) as exit_info:
-        pulse_forget.main(["--help"])
-    assert exit_info.value.code == 0
-    out = capsys.readouterr().out
+    out = help_text(pulse_forget, capsys)
     assert out.startswith("usage: pulse-forget [-h] --bucket NAME [--yes]")
     assert "HOST" in out
     assert "--now" not in out

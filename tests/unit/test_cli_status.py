@@ -41,6 +41,7 @@ from tests.helpers import (
     SCRIPTS,
     assert_one_line_error,
     cli_env,
+    help_text,
     run_cli,
     run_main,
     s3_with_bucket,
@@ -154,10 +155,7 @@ def seed_example(s3: object, bucket: str, clock: Callable[[datetime], None]) -> 
 
 
 def test_help(capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(SystemExit) as exit_info:
-        pulse_status.main(["--help"])
-    assert exit_info.value.code == 0
-    out = capsys.readouterr().out
+    out = help_text(pulse_status, capsys)
     assert out.startswith("usage: pulse-status [-h] --bucket NAME [--json]")
     assert "--stale-after-minutes N" in out
     assert "--now" not in out

@@ -6,16 +6,9 @@ import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from check_result import state as codec
 from check_result.model import STATUS_DOWN, STATUS_NEW
-from check_result.state import (
-    HostState,
-    PendingSns,
-    StateDocument,
-    StateFormatError,
-    decode_state,
-    decode_state_document,
-    encode_state,
-)
+from check_result.state import HostState, PendingSns, StateDocument, StateFormatError
 
 T0 = datetime(2026, 1, 1, 10, 0, 0, tzinfo=timezone.utc)
 MIN = timedelta(minutes=1)
@@ -33,8 +26,8 @@ def test_state_document_round_trips_exactly() -> None:
         "new": HostState(STATUS_NEW, since=T0 + SEC),
         "never": HostState(STATUS_DOWN, since=T0, last_ok_at=None, notified_at=T0 + 16 * MIN),
     }
-    data = encode_state(hosts, updated_at=T0, run_id="run-1")
-    assert decode_state(data) == hosts
+    data = codec.encode_state(hosts, updated_at=T0, run_id="run-1")
+    assert codec.decode_state(data) == hosts
     document = json.loads(data)
     assert document["schema"] == 1
     assert document["run_id"] == "run-1"
@@ -54,9 +47,9 @@ def test_state_document_round_trips_the_pending_sns_messages_oldest_first() -> N
         ),
         PendingSns("run-2", T0 + timedelta(minutes=30, microseconds=5), "{}", None),
     )
-    data = encode_state(hosts, updated_at=T0, run_id="run-2", pending_sns=pending)
-    assert decode_state_document(data) == StateDocument(hosts=hosts, pending_sns=pending)
-    assert decode_state(data) == hosts
+    data = codec.encode_state(hosts, updated_at=T0, run_id="run-2", pending_sns=pending)
+    assert codec.decode_state_document(data) == StateDocument(hosts=hosts, pending_sns=pending)
+    assert codec.decode_state(data) == hosts
     assert json.loads(data)["pending_sns"][0] == {
         "run_id": "run-1",
         "created_at": "2026-01-01T10:20:00Z",
@@ -66,7 +59,7 @@ def test_state_document_round_trips_the_pending_sns_messages_oldest_first() -> N
 
 
 def test_state_document_without_pending_sns_is_schema_1_as_before() -> None:
-    data = encode_state({}, updated_at=T0, run_id="run-1")
+    data = codec.encode_state({}, updated_at=T0, run_id="run-1")
     assert json.loads(data) == {
         "schema": 1,
         "updated_at": "2026-01-01T10:00:00Z",
@@ -74,8 +67,8 @@ def test_state_document_without_pending_sns_is_schema_1_as_before() -> None:
         "hosts": {},
     }
     old = b'{"schema": 1, "hosts": {"h": {"status": "new", "since": "2026-01-01T10:00:00Z"}}}'
-    assert decode_state_document(old) == StateDocument(hosts={"h": HostState(STATUS_NEW, since=T0)})
-    assert decode_state_document(old).pending_sns == ()
+    assert codec.decode_state_document(old) == StateDocument(hosts={"h": HostState(STATUS_NEW, since=T0)})
+    assert codec.decode_state_document(old).pending_sns == ()
 
 
 @pytest.mark.parametrize(
@@ -107,4 +100,4 @@ def test_state_document_without_pending_sns_is_schema_1_as_before() -> None:
 )
 def test_state_document_errors(data: bytes) -> None:
     with pytest.raises(StateFormatError):
-        decode_state(data)
+        codec.decode_state(data)
