@@ -202,7 +202,7 @@ resource "aws_lambda_function" "check_echo" {
   function_name    = local.check_echo_name
   description      = "pulse-echo: probes the URL of each uploaded pulse and writes an echo on success"
   role             = aws_iam_role.check_echo.arn
-  handler          = "pulse_echo.check_echo.handler"
+  handler          = "check_echo.handler.handler"
   runtime          = var.lambda_runtime
   filename         = local.check_echo_zip
   source_code_hash = fileexists(local.check_echo_zip) ? filebase64sha256(local.check_echo_zip) : null
@@ -252,7 +252,7 @@ resource "aws_lambda_function" "check_result" {
   function_name                  = local.check_result_name
   description                    = "pulse-echo: finds stale echoes on a schedule and alerts on status changes"
   role                           = aws_iam_role.check_result.arn
-  handler                        = "pulse_echo.check_result.handler"
+  handler                        = "check_result.handler.handler"
   runtime                        = var.lambda_runtime
   filename                       = local.check_result_zip
   source_code_hash               = fileexists(local.check_result_zip) ? filebase64sha256(local.check_result_zip) : null

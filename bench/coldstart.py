@@ -9,9 +9,9 @@ layouts:
 - ``extracted``: the zip unpacked into a directory on ``PYTHONPATH``, which is
   what Lambda does (``/var/task``),
 
-start ``python -X importtime -c "import pulse_echo.<function>; import boto3"``
+start ``python -X importtime -c "import <function>.handler; import boto3"``
 several times and take the median of the handler's cumulative import time
-(the ``pulse_echo`` package plus the handler module and everything they
+(the function's package, its handler module, ``pulse_echo`` and everything they
 import: botocore, urllib3...): that is what Lambda's Init phase runs. A
 handler that imports boto3 only when first called pays for it in its first
 invocation instead; the trailing ``import boto3`` measures that part
@@ -69,28 +69,32 @@ def parse_importtime(stderr: str) -> list[ImportLine]:
     return lines
 
 
-def handler_import_us(lines: list[ImportLine], package: str = "pulse_echo") -> dict[str, Any]:
+def handler_import_us(
+    lines: list[ImportLine], package: str | tuple[str, ...] = "pulse_echo"
+) -> dict[str, Any]:
     """Sum the handler's import time from parsed lines.
 
-    ``cumulative_us``: cumulative time of the top-level ``pulse_echo*`` imports
-    (the package, then the handler module, each with what it imports);
+    ``package``: our top-level package name(s): the function's and ``pulse_echo``.
+    ``cumulative_us``: cumulative time of their top-level imports (the package,
+    then the handler module, each with what it imports);
     ``ours_self_us``: self time of our own modules only; ``lazy_boto3_us``:
     cumulative time of a top-level ``import boto3`` that comes after the
     handler's import (see measure_once), 0 if the handler imported it already;
     ``deps_us``: self time of every module of each notable dependency (boto3,
     botocore, urllib3...), summed per package.
     """
-    top = [line for line in lines if line.depth == 0 and line.name.split(".")[0] == package]
+    ours_names = (package,) if isinstance(package, str) else package
+    top = [line for line in lines if line.depth == 0 and line.name.split(".")[0] in ours_names]
     # boto3 imported at top level *after* the handler: the handler imports it lazily, on its first
     # call (a cost of the first invocation rather than of the Init phase); 0 when already imported
     seen_handler = False
     lazy_boto3 = 0
     for line in lines:
-        if line.depth == 0 and line.name.split(".")[0] == package:
+        if line.depth == 0 and line.name.split(".")[0] in ours_names:
             seen_handler = True
         elif seen_handler and line.depth == 0 and line.name == "boto3":
             lazy_boto3 = line.cumulative_us
-    ours = [line for line in lines if line.name.split(".")[0] == package]
+    ours = [line for line in lines if line.name.split(".")[0] in ours_names]
     deps: dict[str, int] = {}
     for line in lines:
         root = line.name.split(".")[0]
@@ -132,7 +136,7 @@ def _child_env(path_entry: Path, **extra: str) -> dict[str, str]:
 def measure_once(function: str, path_entry: Path) -> dict[str, Any]:
     env = _child_env(path_entry, AWS_DEFAULT_REGION="us-east-1")
     completed = subprocess.run(
-        [sys.executable, "-X", "importtime", "-c", f"import pulse_echo.{function}; import boto3"],
+        [sys.executable, "-X", "importtime", "-c", f"import {function}.handler; import boto3"],
         env=env,
         cwd=tempfile.gettempdir(),  # nothing of the repository on sys.path but the zip
         capture_output=True,
@@ -142,9 +146,9 @@ def measure_once(function: str, path_entry: Path) -> dict[str, Any]:
     )
     if completed.returncode != 0:
         raise RuntimeError(
-            f"importing pulse_echo.{function} from {path_entry} failed:\n{completed.stderr[-2000:]}"
+            f"importing {function}.handler from {path_entry} failed:\n{completed.stderr[-2000:]}"
         )
-    return handler_import_us(parse_importtime(completed.stderr))
+    return handler_import_us(parse_importtime(completed.stderr), (function, "pulse_echo"))
 
 
 def measure(runs: int = 7) -> dict[str, Any]:

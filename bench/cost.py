@@ -341,8 +341,8 @@ def measure_usage(hosts_for_result: int = 2000) -> dict[str, Any]:
     """Run each handler in moto and measure S3 requests and log bytes per invocation.
 
     Returns a dict of Usage field overrides plus raw measurements under
-    ``details``. Needs the handlers (``pulse_echo.check_echo``,
-    ``pulse_echo.check_result``); raises ImportError while they do not exist.
+    ``details``. Needs the handlers (``check_echo.handler``,
+    ``check_result.handler``); raises ImportError while they do not exist.
     """
     from bench import scale
 
@@ -369,7 +369,7 @@ def measure_usage(hosts_for_result: int = 2000) -> dict[str, Any]:
         scale.populate(hosts_for_result, datetime.now(timezone.utc))
         scale.configure_check_result(receiver.url)
         os.environ["LOG_LEVEL"] = "INFO"  # production default: measure what Lambda would ingest
-        handler = scale.load_handler("pulse_echo.check_result")
+        handler = scale.load_handler("check_result.handler")
         runs = []
         for label in ("first_run", "steady_run"):
             with scale.REQUEST_LOG.recording(), captured_stderr() as output:
@@ -415,7 +415,7 @@ def _split_request_classes(by_operation: dict[str, int], *, exclude_lists: bool 
 def _measure_check_echo(receiver: Any) -> dict[str, Any]:
     """Upload one pulse pointing at a local target, run check_echo on its S3 event, measure it."""
     import boto3
-    from pulse_echo.common import ECHO_PREFIX, PULSE_PREFIX, key_for
+    from pulse_echo.layout import ECHO_PREFIX, PULSE_PREFIX, key_for
 
     from bench import scale
 
@@ -428,7 +428,7 @@ def _measure_check_echo(receiver: Any) -> dict[str, Any]:
     os.environ.update(
         {"PULSE_ECHO_BUCKET": scale.BUCKET, "ALLOW_PRIVATE_TARGETS": "true", "LOG_LEVEL": "INFO"}
     )
-    handler = scale.load_handler("pulse_echo.check_echo")
+    handler = scale.load_handler("check_echo.handler")
     event = {
         "Records": [
             {

@@ -57,7 +57,7 @@ def lambda_base_rss_mb() -> float:
     """RSS of a fresh interpreter holding what a warm check_result container holds before a run:
     the handler module, boto3 and an S3 client (no moto). MiB."""
     code = (
-        "import pulse_echo.check_result, boto3; boto3.client('s3', region_name='us-east-1'); "
+        "import check_result.handler, boto3; boto3.client('s3', region_name='us-east-1'); "
         "print([l for l in open('/proc/self/status') if l.startswith('VmRSS:')][0].split()[1])"
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT / "lambda_src")}

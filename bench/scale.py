@@ -57,14 +57,14 @@ for _path in (ROOT / "lambda_src", ROOT):
     if str(_path) not in sys.path:
         sys.path.insert(0, str(_path))
 
-from pulse_echo.common import (  # noqa: E402  (after sys.path is set)
+from pulse_echo.layout import (  # noqa: E402  (after sys.path is set)
     ECHO_PREFIX,
     FAILURE_PREFIX,
     PULSE_PREFIX,
     STATE_PREFIX,
-    isoformat,
     key_for,
 )
+from pulse_echo.times import isoformat  # noqa: E402
 
 BUCKET = "pulse-echo-bench"
 REGION = "us-east-1"
@@ -465,7 +465,7 @@ def reset_state() -> int:
 # --- the handler --------------------------------------------------------------
 
 
-def load_handler(module_name: str = "pulse_echo.check_result") -> Callable[[dict, Any], Any]:
+def load_handler(module_name: str = "check_result.handler") -> Callable[[dict, Any], Any]:
     """Import the Lambda handler the way the runtime does (``module.handler``)."""
     module = importlib.import_module(module_name)
     for name in ("handler", "lambda_handler"):
@@ -623,7 +623,8 @@ def profiled_run(handler: Callable[[dict, Any], Any], receiver: WebhookReceiver)
 
     ``moto_seconds`` is the cumulative time of moto's botocore stub (the whole
     server side of every S3 call: it does not exist in Lambda). ``ours_self``
-    is the self time of functions in ``pulse_echo``; ``client_and_ours`` is
+    is the self time of functions in our packages (``pulse_echo``, ``check_result``...);
+    ``client_and_ours`` is
     what remains after moto: our code, botocore/boto3 on the client side
     (building requests, parsing XML) and the webhook post, i.e. what Lambda
     would also run.
@@ -666,9 +667,15 @@ def profiled_run(handler: Callable[[dict, Any], Any], receiver: WebhookReceiver)
     }
 
 
+OUR_PACKAGES = ("pulse_echo", "check_result", "check_echo", "pulse_echo_cli")
+"""lambda_src's packages: all counted as ``pulse_echo``, our code."""
+
+
 def _package_of(filename: str) -> str:
     normalized = filename.replace("\\", "/")
-    for package in ("pulse_echo", "moto", "botocore", "boto3", "urllib3", "s3transfer"):
+    if any(f"/lambda_src/{package}/" in normalized for package in OUR_PACKAGES):
+        return "pulse_echo"
+    for package in ("moto", "botocore", "boto3", "urllib3", "s3transfer"):
         if f"/{package}/" in normalized:
             return package
     if normalized.startswith("<") or "/lib/python3" in normalized or "{built-in" in normalized:

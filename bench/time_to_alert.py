@@ -12,7 +12,7 @@ Definitions (all times in whole seconds on a fake clock; no wall time):
   integer ``k``; ``phase`` in ``[0, period)`` is where the schedule happens to
   sit relative to ``t``.
 - At each run the simulation builds the listings that run would see and calls
-  the real, pure status logic (``pulse_echo.status.evaluate``) with ``now`` set
+  the real, pure status rules (``check_result.rules.evaluate``) with ``now`` set
   to the run's time and the state the previous run saved (every message is
   accepted). The **alert time** is the first run that emits a ``down`` event.
 
@@ -50,7 +50,8 @@ for _path in (ROOT / "lambda_src", ROOT):
     if str(_path) not in sys.path:
         sys.path.insert(0, str(_path))
 
-from pulse_echo import status  # noqa: E402  (the real logic, after sys.path is set)
+from check_result import model, rules  # noqa: E402  (the real rules, after sys.path is set)
+from check_result.state import HostState  # noqa: E402
 
 EPOCH = datetime(2026, 1, 1, tzinfo=timezone.utc)
 HOST = "web-1"
@@ -110,7 +111,7 @@ def alert_delay(setting: Setting, phase: int, *, failing: bool = False) -> int:
     stale_after = timedelta(seconds=setting.stale_after)
     # start early enough that the host has been seen up by at least two runs
     first_k = math.floor((-2 * setting.period - setting.pulse_interval - phase) / setting.period)
-    state: dict[str, status.HostState] = {}
+    state: dict[str, HostState] = {}
     k = first_k
     while True:
         run_at = phase + k * setting.period
@@ -124,13 +125,13 @@ def alert_delay(setting: Setting, phase: int, *, failing: bool = False) -> int:
         else:
             last_pulse = last_echo
             last_failure = None
-        observations = status.observations_from_listings(
+        observations = model.observations_from_listings(
             echoes={HOST: _at(last_echo)},
             pulses={HOST: _at(last_pulse)},
             failures={} if last_failure is None else {HOST: _at(last_failure)},
         )
-        evaluation = status.evaluate(observations, state, _at(run_at), stale_after)
-        downs = [event for event in evaluation.events if event.kind == status.EVENT_DOWN]
+        evaluation = rules.evaluate(observations, state, _at(run_at), stale_after)
+        downs = [event for event in evaluation.events if event.kind == model.EVENT_DOWN]
         if downs:
             if run_at <= setting.stale_after:
                 raise AssertionError(f"alert at {run_at} s, before the threshold ({setting.name})")

@@ -81,10 +81,10 @@ def capture_json_logs(*loggers: logging.Logger) -> Iterator[list[dict]]:
     """The JSON lines the given loggers write inside the ``with`` block, parsed.
 
     pulse_echo's loggers do not propagate to the root logger
-    (common.get_logger), so ``caplog`` does not see them; this attaches a
+    (pulse_echo.logs.get_logger), so ``caplog`` does not see them; this attaches a
     handler with the same JsonFormatter to each of them.
     """
-    from pulse_echo.common import JsonFormatter
+    from pulse_echo.logs import JsonFormatter
 
     lines: list[dict] = []
 

@@ -3,9 +3,9 @@
 - check_echo and check_result: their environment for a test (``check_echo_env``,
   ``check_result_env``, the webhook at ``HOOK``), one check_result run at a
   fixed time (``run_at``) and what it posted (``posts``).
-- scripts/pulse-status and scripts/pulse-forget: imported as modules
-  (``load_script``, ``run_main``) to call their main(argv), or run as a user
-  would (``cli_env``, ``run_cli``); ``assert_one_line_error`` for their errors.
+- pulse-status and pulse-forget: their main(argv) called in this process
+  (``run_main``), or their launchers in scripts/ run as a user would
+  (``cli_env``, ``run_cli``); ``assert_one_line_error`` for their errors.
 - The moto server of the scripts' tests (``moto_endpoint``): an S3 client on it
   with a bucket (``s3_with_bucket``).
 """
@@ -13,8 +13,6 @@
 from __future__ import annotations
 
 import contextlib
-import importlib.machinery
-import importlib.util
 import os
 import subprocess
 import sys
@@ -25,7 +23,8 @@ from types import ModuleType
 
 import boto3
 import pytest
-from pulse_echo import check_echo, check_result
+from check_echo import handler as check_echo
+from check_result import handler as check_result
 
 from tests.conftest import TEST_BUCKET
 
@@ -106,21 +105,19 @@ def posts(http_server: object) -> list[dict]:
 # --- the scripts ---
 
 
-def load_script(name: str) -> ModuleType:
-    """Import ``scripts/<name>`` (no .py suffix) as a module, to call its main(argv)."""
-    loader = importlib.machinery.SourceFileLoader(name.replace("-", "_"), str(SCRIPTS / name))
-    spec = importlib.util.spec_from_loader(loader.name, loader)
-    assert spec is not None
-    module = importlib.util.module_from_spec(spec)
-    loader.exec_module(module)
-    return module
-
-
 def run_main(module: ModuleType, argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
     """``module.main(argv)`` in this process: its exit status, stdout and stderr."""
     status = module.main(argv)
     captured = capsys.readouterr()
     return status, captured.out, captured.err
+
+
+def help_text(module: ModuleType, capsys: pytest.CaptureFixture[str]) -> str:
+    """What ``module.main(["--help"])`` prints; it must exit with status 0."""
+    with pytest.raises(SystemExit) as exit_info:
+        module.main(["--help"])
+    assert exit_info.value.code == 0
+    return capsys.readouterr().out
 
 
 def s3_with_bucket(endpoint: str, bucket: str) -> object:

@@ -2,8 +2,8 @@
 
 Usage: python tools/build_zips.py [OUT_DIR]   (default: build/)
 
-Each zip holds only the modules its handler imports (listed in PACKAGES
-below), under ``pulse_echo/``. Entries are sorted, timestamps fixed at
+Each zip holds its function's package and the shared ``pulse_echo`` package
+(PACKAGES below), every ``.py`` file of them and nothing else. Entries are sorted, timestamps fixed at
 1980-01-01 00:00:00 (the zip epoch), permissions fixed at 0644, and the
 compression level fixed, so two builds of the same source give the same
 bytes and Terraform's ``source_code_hash`` changes only when the code does.
@@ -21,30 +21,39 @@ import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SOURCE = ROOT / "lambda_src" / "pulse_echo"
+SOURCE = ROOT / "lambda_src"
+SHARED = "pulse_echo"
 
-# function name -> modules of pulse_echo it needs (nothing else goes in the zip)
+# function name -> the packages of lambda_src/ in its zip: its own and the shared one
 PACKAGES: dict[str, list[str]] = {
-    "check_echo": ["__init__.py", "common.py", "pulse.py", "probe.py", "check_echo.py"],
-    "check_result": [
-        "__init__.py",
-        "common.py",
-        "status.py",
-        "store.py",
-        "alert.py",
-        "webhook.py",
-        "check_result.py",
-    ],
+    "check_echo": ["check_echo", SHARED],
+    "check_result": ["check_result", SHARED],
 }
+HANDLERS = {function: f"{function}.handler.handler" for function in PACKAGES}
+"""The Lambda handler of each function (``handler`` in main.tf)."""
 
 FIXED_DATE = (1980, 1, 1, 0, 0, 0)
 FILE_MODE = 0o100644 << 16
 
 
+def zip_entries(function: str) -> list[str]:
+    """The zip's entries, sorted: ``<package>/<module>.py`` for every module of its packages.
+
+    Raises FileNotFoundError when a package is missing.
+    """
+    entries = []
+    for package in PACKAGES[function]:
+        directory = SOURCE / package
+        if not (directory / "__init__.py").is_file():
+            raise FileNotFoundError(f"{directory} is not a package")
+        entries += [f"{package}/{path.name}" for path in directory.glob("*.py")]
+    return sorted(entries)
+
+
 def build_zip(function: str, out_dir: Path) -> Path:
     """Write ``<out_dir>/<function>.zip`` and return its path.
 
-    Raises FileNotFoundError when a listed module is missing.
+    Raises FileNotFoundError when a package is missing.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / f"{function}.zip"
@@ -52,9 +61,9 @@ def build_zip(function: str, out_dir: Path) -> Path:
     os.close(fd)
     try:
         with zipfile.ZipFile(tmp_name, "w") as archive:
-            for name in sorted(PACKAGES[function]):
+            for name in zip_entries(function):
                 data = (SOURCE / name).read_bytes()
-                info = zipfile.ZipInfo(f"pulse_echo/{name}", date_time=FIXED_DATE)
+                info = zipfile.ZipInfo(name, date_time=FIXED_DATE)
                 info.external_attr = FILE_MODE
                 info.create_system = 3  # unix, whatever the build host is
                 info.compress_type = zipfile.ZIP_DEFLATED

@@ -108,8 +108,8 @@ def test_functions_run_the_local_zips_with_the_configured_environment(deployment
     result = deployment.function("check_result")
 
     assert (echo.handler, result.handler) == (
-        "pulse_echo.check_echo.handler",
-        "pulse_echo.check_result.handler",
+        "check_echo.handler.handler",
+        "check_result.handler.handler",
     )
     assert echo.runtime == result.runtime == "python3.8"
     assert echo.code_sha256 == code_sha256(deployment.zips["check_echo"])

@@ -17,7 +17,7 @@ import pytest
 if __name__ == "__main__":  # run as a script: make the package importable
     sys.path[:0] = [str(Path(__file__).resolve().parents[2] / "lambda_src")]
 
-from pulse_echo.alert import (
+from check_result.alert import (
     ALERT_SCHEMA,
     TEXT_MAX_CHARS,
     RunInfo,
@@ -29,13 +29,10 @@ from pulse_echo.alert import (
     slack_escape,
     sns_subject,
 )
-from pulse_echo.status import (
-    FailureRecord,
-    HostState,
-    Observation,
-    current_reason,
-    evaluate,
-)
+from check_result.model import Observation
+from check_result.rules import current_reason, evaluate
+from check_result.state import HostState
+from pulse_echo.records import FailureRecord
 
 ALERTS_PAGE = Path(__file__).resolve().parents[2] / "docs" / "alerts.md"
 T0 = datetime(2026, 1, 1, 10, 0, 0, tzinfo=timezone.utc)

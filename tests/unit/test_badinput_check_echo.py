@@ -12,9 +12,9 @@ import json
 
 import pytest
 from botocore.exceptions import ClientError
-from pulse_echo import check_echo
-from pulse_echo.status import parse_failure_record
-from pulse_echo.store import FAILURE_RECORD_MAX_BYTES
+from check_echo import handler as check_echo
+from check_echo.outcome import logger as check_echo_logger
+from pulse_echo.records import FAILURE_RECORD_MAX_BYTES, parse_failure_record
 
 from tests.conftest import TEST_BUCKET, capture_json_logs
 from tests.helpers import check_echo_env
@@ -34,7 +34,7 @@ def env(s3, monkeypatch):
 @pytest.fixture
 def logs():
     """The JSON lines check_echo logs during the test, parsed."""
-    with capture_json_logs(check_echo.logger) as lines:
+    with capture_json_logs(check_echo_logger) as lines:
         yield lines
 
 

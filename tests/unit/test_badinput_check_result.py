@@ -16,18 +16,16 @@ from datetime import datetime, timedelta, timezone
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from pulse_echo import check_result, store
-from pulse_echo.check_result import Config, describe_event
-from pulse_echo.common import ConfigError
-from pulse_echo.status import (
-    Observation,
-    StateFormatError,
-    current_reason,
-    decode_state,
-    parse_failure_record,
-    reason_from_failure,
-)
-from pulse_echo.store import LEASE_KEY, STATE_KEY, Store
+from check_result import handler as check_result
+from check_result import store
+from check_result.handler import Config, describe_event
+from check_result.model import Observation
+from check_result.rules import current_reason
+from check_result.state import StateFormatError, decode_state
+from check_result.store import LEASE_KEY, STATE_KEY, Store
+from pulse_echo.reasons import reason_from_failure
+from pulse_echo.records import parse_failure_record
+from pulse_echo.settings import ConfigError
 
 from tests.conftest import TEST_BUCKET
 from tests.helpers import HOOK, check_result_env, posts, run_at

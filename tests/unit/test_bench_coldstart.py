@@ -41,3 +41,17 @@ def test_boto3_imported_after_the_handler_is_counted_as_a_first_call_cost() -> N
 
     assert coldstart.handler_import_us(coldstart.parse_importtime(lazy))["lazy_boto3_us"] == 90000
     assert coldstart.handler_import_us(coldstart.parse_importtime(IMPORTTIME))["lazy_boto3_us"] == 0
+
+
+def test_the_functions_package_and_the_shared_one_both_count_as_the_handlers_import() -> None:
+    lines = coldstart.parse_importtime(
+        "import time:        50 |         50 | pulse_echo\n"
+        "import time:       400 |        400 |   pulse_echo.settings\n"
+        "import time:        70 |       1700 | check_echo.handler\n"
+        "import time:        30 |         30 | check_result\n"
+    )
+
+    summary = coldstart.handler_import_us(lines, ("check_echo", "pulse_echo"))
+
+    assert summary["cumulative_us"] == 50 + 1700
+    assert summary["ours_self_us"] == 50 + 400 + 70

@@ -1,4 +1,4 @@
-"""The Lambda zips are byte-reproducible and hold only what their handler runs."""
+"""The Lambda zips are byte-reproducible and hold their function's package and pulse_echo, all of it used."""
 
 from __future__ import annotations
 
@@ -34,12 +34,12 @@ def test_source_timestamps_and_a_stray_pycache_do_not_change_the_bytes(
 ) -> None:
     before = _build_all(tmp_path / "before")
     # A copy of the source as another clone made later would have it: new mtimes, a __pycache__.
-    source = tmp_path / "clone" / "pulse_echo"
-    shutil.copytree(build_zips.SOURCE, source)
-    for path in source.iterdir():
+    source = tmp_path / "clone" / "lambda_src"
+    shutil.copytree(build_zips.SOURCE, source, ignore=shutil.ignore_patterns("__pycache__"))
+    for path in source.rglob("*"):
         os.utime(path, (2_000_000_000, 2_000_000_000))
-    (source / "__pycache__").mkdir(exist_ok=True)
-    (source / "__pycache__" / "common.cpython-311.pyc").write_bytes(b"stale bytecode")
+    (source / "pulse_echo" / "__pycache__").mkdir(exist_ok=True)
+    (source / "pulse_echo" / "__pycache__" / "settings.cpython-311.pyc").write_bytes(b"stale bytecode")
     monkeypatch.setattr(build_zips, "SOURCE", source)
     assert _build_all(tmp_path / "after") == before
 
@@ -51,7 +51,11 @@ def test_zip_entries_are_sorted_with_fixed_time_and_mode(tmp_path: Path, functio
         infos = archive.infolist()
     names = [info.filename for info in infos]
     assert names == sorted(names)
-    assert names == [f"pulse_echo/{name}" for name in sorted(build_zips.PACKAGES[function])]
+    packages = build_zips.PACKAGES[function]
+    assert packages == [function, "pulse_echo"]
+    sources = {package: (build_zips.SOURCE / package).glob("*.py") for package in packages}
+    expected = [f"{package}/{path.name}" for package, paths in sources.items() for path in paths]
+    assert names == sorted(expected)
     assert all("__pycache__" not in name and not name.endswith(".pyc") for name in names)
     assert {info.date_time for info in infos} == {(1980, 1, 1, 0, 0, 0)}
     assert {info.external_attr >> 16 for info in infos} == {0o100644}
@@ -63,9 +67,10 @@ def test_handler_imports_from_its_zip_alone_and_uses_all_of_it(tmp_path: Path, f
     script = (
         "import json, sys\n"
         f"sys.path.insert(0, {str(path)!r})\n"
-        f"import pulse_echo.{function} as handler_module\n"
+        f"import {build_zips.HANDLERS[function].rpartition('.')[0]} as handler_module\n"
         "assert callable(handler_module.handler)\n"
-        "print(json.dumps(sorted(m for m in sys.modules if m.startswith('pulse_echo'))))\n"
+        "ours = ('pulse_echo', 'check_echo', 'check_result', 'pulse_echo_cli')\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in ours)))\n"
     )
     # -I: isolated mode, so neither the repo nor lambda_src is on sys.path; only the zip is.
     result = subprocess.run(
@@ -74,8 +79,8 @@ def test_handler_imports_from_its_zip_alone_and_uses_all_of_it(tmp_path: Path, f
     assert result.returncode == 0, result.stderr
     loaded = set(json.loads(result.stdout))
     in_zip = {
-        "pulse_echo" if name == "__init__.py" else f"pulse_echo.{name[:-3]}"
-        for name in build_zips.PACKAGES[function]
+        name.removesuffix("/__init__.py").removesuffix(".py").replace("/", ".")
+        for name in build_zips.zip_entries(function)
     }
     assert loaded == in_zip
 

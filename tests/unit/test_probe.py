@@ -1,6 +1,6 @@
 """The HTTP probe against a real local HTTP server (urllib3 is never mocked).
 
-Imports only the standard library, pytest, urllib3 and pulse_echo.probe/common:
+Imports only the standard library, pytest, urllib3, check_echo (the probe) and pulse_echo:
 `make test-urllib3-1.26` runs this file again in a virtual environment with
 urllib3 1.26.x and pytest only, because older Lambda runtimes ship that line.
 """
@@ -19,15 +19,12 @@ from http.server import BaseHTTPRequestHandler
 
 import pytest
 import urllib3
-from pulse_echo import probe as probe_module
-from pulse_echo.common import ConfigError
-from pulse_echo.probe import (
-    ProbeConfig,
-    excerpt,
-    first_difference,
-    is_public_address,
-    probe,
-)
+from check_echo import body as body_module
+from check_echo import targets as targets_module
+from check_echo.body import excerpt, first_difference
+from check_echo.probe import ProbeConfig, probe
+from check_echo.targets import is_public_address
+from pulse_echo.settings import ConfigError
 
 # Local servers are on 127.0.0.1, so these tests allow private targets unless
 # they are about the refusal itself.
@@ -641,9 +638,9 @@ def test_private_target_is_probed_when_allowed(http_server):
 def test_redirect_to_a_private_address_is_refused(http_server, monkeypatch):
     # Only 127.0.0.1 counts as public here, so the first hop passes the check
     # and the redirect's target, 127.0.0.2, must be refused before any request.
-    real = probe_module.is_public_address
+    real = targets_module.is_public_address
     monkeypatch.setattr(
-        probe_module, "is_public_address", lambda address: str(address) == "127.0.0.1" or real(address)
+        targets_module, "is_public_address", lambda address: str(address) == "127.0.0.1" or real(address)
     )
     url = http_server.route(
         "/hop", status=302, headers={"Location": f"http://127.0.0.2:{http_server.port}/x"}, body=b""
@@ -706,7 +703,7 @@ def test_excerpt_is_short_and_marks_cuts():
     assert text.startswith("…")
     assert text.endswith("…")
     assert "B" in text
-    assert len(text) <= probe_module.EXCERPT_BYTES + 2
+    assert len(text) <= body_module.EXCERPT_BYTES + 2
 
 
 def test_first_difference():

@@ -6,7 +6,7 @@ import codecs
 import json
 
 import pytest
-from pulse_echo.pulse import Pulse, PulseError, parse_pulse, validate_url
+from check_echo.pulse import Pulse, PulseError, parse_pulse, validate_url
 
 
 def pulse_bytes(document: object) -> bytes:

@@ -6,8 +6,8 @@ import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from pulse_echo.status import HostState, PendingSns
-from pulse_echo.store import LEASE_KEY, STATE_KEY, StateConflictError, Store
+from check_result.state import HostState, PendingSns
+from check_result.store import LEASE_KEY, STATE_KEY, StateConflictError, Store
 
 from tests.conftest import TEST_BUCKET
 

@@ -15,7 +15,8 @@ from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 
 import pytest
-from pulse_echo.webhook import WebhookError, post_json, retry_after_seconds, url_host
+from check_result.webhook import WebhookError, post_json, retry_after_seconds
+from pulse_echo.urls import url_host
 
 SECRET_PATH = "/services/T000/B000/XXXXsecretXXXX"
 

@@ -1,4 +1,5 @@
-"""scripts/pulse-forget: retire a host, after which check_result's evaluation never alerts on it.
+"""pulse-forget (pulse_echo_cli.forget; scripts/pulse-forget launches it): retire a host,
+after which check_result's evaluation never alerts on it.
 
 In-process through main(argv) against moto's mock_aws (moto's clock pinned by
 ``moto_clock``), and the real command line in a subprocess against a moto
@@ -15,20 +16,19 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from pulse_echo.common import isoformat
-from pulse_echo.status import HostState, PendingSns, encode_state, evaluate
-from pulse_echo.store import LEASE_KEY, STATE_KEY, Store
+from check_result.rules import evaluate
+from check_result.state import HostState, PendingSns, encode_state
+from check_result.store import LEASE_KEY, STATE_KEY, Store
+from pulse_echo.times import isoformat
+from pulse_echo_cli import forget as pulse_forget
+from pulse_echo_cli import status as pulse_status
 
 from tests.conftest import MOTO_CLOCK_START, TEST_BUCKET
-from tests.helpers import assert_one_line_error, cli_env, load_script, run_cli, run_main, s3_with_bucket
+from tests.helpers import assert_one_line_error, cli_env, help_text, run_cli, run_main, s3_with_bucket
 
 NOW = MOTO_CLOCK_START  # the time the script is told it is (--now), and moto's until a test moves it
 STALE = timedelta(minutes=15)
 NASTY_HOSTS = ["a/b c", "x+y%20z", "ünï 日本", "-leading-dash", "100%", "dir/", "e\u0301"]
-
-
-pulse_forget = load_script("pulse-forget")
-pulse_status = load_script("pulse-status")
 
 
 class FakeTerminal(io.StringIO):
@@ -85,10 +85,7 @@ def evaluation_at(s3: object, now: datetime, renotify: timedelta | None = None) 
 
 
 def test_help(capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(SystemExit) as exit_info:
-        pulse_forget.main(["--help"])
-    assert exit_info.value.code == 0
-    out = capsys.readouterr().out
+    out = help_text(pulse_forget, capsys)
     assert out.startswith("usage: pulse-forget [-h] --bucket NAME [--yes]")
     assert "HOST" in out
     assert "--now" not in out

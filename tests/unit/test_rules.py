@@ -1,4 +1,4 @@
-"""Pure status logic: statuses, events, next state, reasons, state document. No AWS, no clock."""
+"""The status rules (check_result.rules): statuses, events, next state, reasons. No AWS, no clock."""
 
 from __future__ import annotations
 
@@ -6,36 +6,30 @@ import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from pulse_echo.status import (
+from check_result.model import (
     EVENT_DOWN,
     EVENT_STILL_DOWN,
     EVENT_UP,
-    REASON_CHECK_FAILED,
-    REASON_NO_CHECK_RESULT,
-    REASON_NO_PULSE,
-    REASON_PULSE_STOPPED,
     STATUS_DOWN,
     STATUS_NEW,
     STATUS_UP,
-    FailureRecord,
-    HostState,
     Observation,
-    PendingSns,
-    StateDocument,
-    StateFormatError,
+    observations_from_listings,
+)
+from check_result.rules import (
     current_reason,
-    decode_state,
-    decode_state_document,
-    encode_state,
     evaluate,
     first_seen,
     host_statuses,
     hosts_needing_failure_records,
     is_stale,
-    observations_from_listings,
-    parse_failure_record,
-    reason_from_failure,
 )
+from check_result.state import HostState
+from pulse_echo.reasons import CHECK_FAILED as REASON_CHECK_FAILED
+from pulse_echo.reasons import NO_CHECK_RESULT as REASON_NO_CHECK_RESULT
+from pulse_echo.reasons import NO_PULSE as REASON_NO_PULSE
+from pulse_echo.reasons import PULSE_STOPPED as REASON_PULSE_STOPPED
+from pulse_echo.records import FailureRecord
 
 T0 = datetime(2026, 1, 1, 10, 0, 0, tzinfo=timezone.utc)
 MIN = timedelta(minutes=1)
@@ -331,80 +325,6 @@ def test_reason_without_a_failure_record() -> None:
     assert current_reason(up, None, now, STALE, status=STATUS_UP) is None
 
 
-def test_wrong_body_reason_quotes_short_escaped_excerpts() -> None:
-    record = FailureRecord(
-        reason="wrong_body",
-        detail="HTTP 200 but the body differs",
-        http_status=200,
-        expected_excerpt="ok",
-        received_excerpt="<html>\\n  <b>maintenance</b>\x07" + "x" * 200,
-    )
-    reason = reason_from_failure(record)
-    assert reason.detail.startswith(
-        'wrong body (HTTP 200): expected "ok", received "<html>\\n  <b>maintenance</b>\\x07'
-    )
-    assert reason.detail.endswith('…"')
-    assert "\n" not in reason.detail
-    assert "\x07" not in reason.detail
-    assert len(reason.detail) < 200
-
-
-@pytest.mark.parametrize(
-    ("code", "detail", "expected"),
-    [
-        ("timeout", "h sent nothing for 5 s", "timeout: h sent nothing for 5 s"),
-        (
-            "dns",
-            "cannot resolve h: Name or service not known",
-            "DNS error: cannot resolve h: Name or service not known",
-        ),
-        (
-            "tls",
-            "TLS with h failed: certificate expired",
-            "TLS error: TLS with h failed: certificate expired",
-        ),
-        ("connection", "cannot connect to h: refused", "connection error: cannot connect to h: refused"),
-        ("http_status", "", "HTTP 500"),
-        ("brand_new_code", "something", "brand_new_code: something"),
-    ],
-)
-def test_reason_texts(code: str, detail: str, expected: str) -> None:
-    assert reason_from_failure(FailureRecord(reason=code, detail=detail, http_status=500)).detail == expected
-
-
-def test_parse_failure_record() -> None:
-    record = parse_failure_record(
-        "\ufeff".encode()
-        + json.dumps(
-            {
-                "failed_at": "2026-01-01T10:00:05Z",
-                "url": "https://h/health",
-                "reason": "wrong_body",
-                "detail": "d",
-                "http_status": 200,
-                "elapsed_ms": 12,
-                "expected_excerpt": "ok",
-                "received_excerpt": "no",
-            }
-        ).encode()
-    )
-    assert record == FailureRecord(
-        reason="wrong_body",
-        detail="d",
-        failed_at=T0 + 5 * SEC,
-        url="https://h/health",
-        http_status=200,
-        elapsed_ms=12,
-        expected_excerpt="ok",
-        received_excerpt="no",
-    )
-    odd = parse_failure_record(b'{"failed_at": "yesterday", "http_status": "500", "reason": 7}')
-    assert (odd.reason, odd.failed_at, odd.http_status) == ("unknown", None, None)
-    for bad in (b"not json", b"[]", b"\xff\xfe"):
-        with pytest.raises(ValueError, match="failure record"):
-            parse_failure_record(bad)
-
-
 def test_hosts_needing_failure_records_is_bounded_by_the_hosts_listed() -> None:
     now = T0 + 60 * MIN
     observations = {
@@ -456,91 +376,3 @@ def test_host_statuses_for_a_status_table() -> None:
     assert row["reason"]["code"] == "timeout"
     # without the stored state a status table still works
     assert [r.status for r in host_statuses(observations, None, now, STALE)] == ["down", "new", "up", "up"]
-
-
-# --- state document ---
-
-
-def test_state_document_round_trips_exactly() -> None:
-    hosts = {
-        "web 1/ü+%": HostState(
-            STATUS_DOWN, since=T0, last_ok_at=T0, notified_at=T0 + timedelta(microseconds=123456)
-        ),
-        "new": HostState(STATUS_NEW, since=T0 + SEC),
-        "never": HostState(STATUS_DOWN, since=T0, last_ok_at=None, notified_at=T0 + 16 * MIN),
-    }
-    data = encode_state(hosts, updated_at=T0, run_id="run-1")
-    assert decode_state(data) == hosts
-    document = json.loads(data)
-    assert document["schema"] == 1
-    assert document["run_id"] == "run-1"
-    assert document["hosts"]["new"] == {
-        "status": "new",
-        "since": "2026-01-01T10:00:01Z",
-        "last_ok_at": None,
-        "notified_at": None,
-    }
-
-
-def test_state_document_round_trips_the_pending_sns_messages_oldest_first() -> None:
-    hosts = {"web-1": HostState(STATUS_DOWN, since=T0, last_ok_at=T0, notified_at=T0 + 20 * MIN)}
-    pending = (
-        PendingSns(
-            "run-1", T0 + 20 * MIN, '{"schema":"pulse-echo.alert/1","ü":"\\n"}', "pulse-echo b: 1 down"
-        ),
-        PendingSns("run-2", T0 + timedelta(minutes=30, microseconds=5), "{}", None),
-    )
-    data = encode_state(hosts, updated_at=T0, run_id="run-2", pending_sns=pending)
-    assert decode_state_document(data) == StateDocument(hosts=hosts, pending_sns=pending)
-    assert decode_state(data) == hosts
-    assert json.loads(data)["pending_sns"][0] == {
-        "run_id": "run-1",
-        "created_at": "2026-01-01T10:20:00Z",
-        "message": '{"schema":"pulse-echo.alert/1","ü":"\\n"}',
-        "subject": "pulse-echo b: 1 down",
-    }
-
-
-def test_state_document_without_pending_sns_is_schema_1_as_before() -> None:
-    data = encode_state({}, updated_at=T0, run_id="run-1")
-    assert json.loads(data) == {
-        "schema": 1,
-        "updated_at": "2026-01-01T10:00:00Z",
-        "run_id": "run-1",
-        "hosts": {},
-    }
-    old = b'{"schema": 1, "hosts": {"h": {"status": "new", "since": "2026-01-01T10:00:00Z"}}}'
-    assert decode_state_document(old) == StateDocument(hosts={"h": HostState(STATUS_NEW, since=T0)})
-    assert decode_state_document(old).pending_sns == ()
-
-
-@pytest.mark.parametrize(
-    "data",
-    [
-        b"",
-        b"not json",
-        b"[]",
-        b'{"schema": 2, "hosts": {}}',
-        b'{"schema": 1}',
-        b'{"schema": 1, "hosts": {"h": {"status": "up", "since": "2026-01-01T00:00:00Z"}}}',
-        b'{"schema": 1, "hosts": {"h": {"status": "down", "since": "soon"}}}',
-        b'{"schema": 1, "hosts": {"h": {"status": "down"}}}',
-        b'{"schema": 1, "hosts": {"h": {"status": "down", "since": 5}}}',
-        *(
-            json.dumps({"schema": 1, "hosts": {}, "pending_sns": pending}).encode()
-            for pending in [
-                {},
-                ["x"],
-                [{"run_id": "r", "message": "m"}],
-                [{"run_id": "r", "message": "m", "created_at": 5}],
-                [{"run_id": "r", "message": "m", "created_at": "soon"}],
-                [{"run_id": "r", "message": 1, "created_at": "2026-01-01T00:00:00Z"}],
-                [{"run_id": None, "message": "m", "created_at": "2026-01-01T00:00:00Z"}],
-                [{"run_id": "r", "message": "m", "created_at": "2026-01-01T00:00:00Z", "subject": 1}],
-            ]
-        ),
-    ],
-)
-def test_state_document_errors(data: bytes) -> None:
-    with pytest.raises(StateFormatError):
-        decode_state(data)

@@ -1,4 +1,5 @@
-"""scripts/pulse-status: the status table and --json, with check_result's own status logic.
+"""pulse-status (pulse_echo_cli.status; scripts/pulse-status launches it): the status table
+and --json, with check_result's own status logic.
 
 Most tests call the script's main(argv) in-process against moto's mock_aws,
 with moto's clock pinned (``moto_clock``) so that every LastModified, age and
@@ -6,7 +7,7 @@ reason is exact. The real command line runs in a subprocess against a moto
 server (module-scoped) at least once: --help, a listing, a wrong bucket and
 missing credentials. The examples of docs/operations.md are checked against a
 fresh run of the same scenario
-(``PYTHONPATH=lambda_src:. .venv/bin/python tests/unit/test_scripts_status.py``
+(``PYTHONPATH=lambda_src:. .venv/bin/python tests/unit/test_cli_status.py``
 prints them).
 """
 
@@ -27,9 +28,12 @@ from types import ModuleType
 import boto3
 import pytest
 from botocore.stub import Stubber
-from pulse_echo.common import isoformat
-from pulse_echo.status import HostState, host_statuses
-from pulse_echo.store import Store
+from check_result.rules import host_statuses
+from check_result.state import HostState
+from check_result.store import Store
+from pulse_echo.times import isoformat
+from pulse_echo_cli import forget as pulse_forget
+from pulse_echo_cli import status as pulse_status
 
 from tests.conftest import MOTO_CLOCK_START, TEST_BUCKET
 from tests.helpers import (
@@ -37,7 +41,7 @@ from tests.helpers import (
     SCRIPTS,
     assert_one_line_error,
     cli_env,
-    load_script,
+    help_text,
     run_cli,
     run_main,
     s3_with_bucket,
@@ -46,10 +50,6 @@ from tests.helpers import (
 OPERATIONS_PAGE = ROOT / "docs" / "operations.md"
 EXAMPLE_BUCKET = "my-pulse-echo-bucket"
 NOW = MOTO_CLOCK_START  # the time the script is told it is (--now), and moto's until a test moves it
-
-
-pulse_status = load_script("pulse-status")
-pulse_forget = load_script("pulse-forget")
 
 
 # --- helpers ---
@@ -155,10 +155,7 @@ def seed_example(s3: object, bucket: str, clock: Callable[[datetime], None]) -> 
 
 
 def test_help(capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(SystemExit) as exit_info:
-        pulse_status.main(["--help"])
-    assert exit_info.value.code == 0
-    out = capsys.readouterr().out
+    out = help_text(pulse_status, capsys)
     assert out.startswith("usage: pulse-status [-h] --bucket NAME [--json]")
     assert "--stale-after-minutes N" in out
     assert "--now" not in out
@@ -200,7 +197,7 @@ def test_table_shows_every_host_with_status_age_reason_and_since(
 def test_json_is_check_results_own_evaluation(
     s3: object, moto_clock: Callable, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """--json holds exactly what pulse_echo.status.host_statuses says, read through pulse_echo.store."""
+    """--json holds exactly what check_result.rules.host_statuses says, read through check_result.store."""
     seed_example(s3, TEST_BUCKET, moto_clock)
     status, out, err = run_main(
         pulse_status, ["--bucket", TEST_BUCKET, "--json", "--now", isoformat(NOW)], capsys

@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
-from .common import json_error
-
-ALLOWED_SCHEMES = ("http", "https")
+from pulse_echo import urls
+from pulse_echo.text import JsonError, decode_json
 
 
 class PulseError(ValueError):
@@ -48,17 +46,17 @@ def parse_pulse(data: bytes) -> Pulse:
     when ``url`` is not valid (see validate_url).
     """
     try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise PulseError(f"pulse is not UTF-8: invalid byte at offset {exc.start}") from None
-    try:
-        document = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise PulseError(
-            f"pulse is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
-        ) from None
-    except (ValueError, RecursionError) as exc:  # too deep, or an integer over 4,300 digits
-        raise PulseError(f"pulse is not valid JSON that can be read: {json_error(exc)}") from None
+        document = decode_json(data, bom=True)
+    except JsonError as exc:
+        cause = exc.cause
+        if isinstance(cause, UnicodeDecodeError):
+            raise PulseError(f"pulse is not UTF-8: invalid byte at offset {cause.start}") from None
+        if isinstance(cause, json.JSONDecodeError):
+            raise PulseError(
+                f"pulse is not valid JSON: {cause.msg} at line {cause.lineno} column {cause.colno}"
+            ) from None
+        # too deep, or an integer over 4,300 digits
+        raise PulseError(f"pulse is not valid JSON that can be read: {exc}") from None
     if not isinstance(document, dict):
         raise PulseError(f"pulse must be a JSON object, not {_json_type(document)}")
     for name in ("url", "body"):
@@ -80,24 +78,23 @@ def validate_url(url: str) -> str:
     """
     if not url:
         raise PulseError('pulse field "url" is empty')
-    if any(char.isspace() or ord(char) < 0x20 or ord(char) == 0x7F for char in url):
-        raise PulseError(f"url {url!r} contains whitespace or control characters")
     try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError as exc:
-        raise PulseError(f"url {url!r} is not a valid URL: {exc}") from None
-    if not parts.scheme:
-        raise PulseError(f"url {url!r} is not absolute: it must start with http:// or https://")
-    if parts.scheme not in ALLOWED_SCHEMES:
-        raise PulseError(f"url {url!r} has scheme {parts.scheme!r}: only http and https are probed")
-    if not parts.hostname:
-        raise PulseError(f"url {url!r} has no host")
+        parts = urls.split_http_url(url)
+    except urls.UrlError as exc:
+        raise PulseError(_URL_PROBLEMS[exc.problem].format(url=url, detail=exc.detail)) from None
     if parts.username is not None or parts.password is not None:
         raise PulseError("url contains credentials (user:password@), which are not supported")
-    if port == 0:
-        raise PulseError(f"url {url!r} has port 0")
     return url
+
+
+_URL_PROBLEMS = {
+    urls.WHITESPACE: "url {url!r} contains whitespace or control characters",
+    urls.INVALID: "url {url!r} is not a valid URL: {detail}",
+    urls.NOT_ABSOLUTE: "url {url!r} is not absolute: it must start with http:// or https://",
+    urls.SCHEME: "url {url!r} has scheme {detail!r}: only http and https are probed",
+    urls.NO_HOST: "url {url!r} has no host",
+    urls.PORT_ZERO: "url {url!r} has port 0",
+}
 
 
 def _require_unicode(name: str, value: str) -> None:

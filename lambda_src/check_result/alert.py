@@ -25,23 +25,15 @@ Formats:
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from .common import format_duration, isoformat
-from .status import (
-    EVENT_DOWN,
-    EVENT_KINDS,
-    EVENT_STILL_DOWN,
-    EVENT_UP,
-    STATUSES,
-    Event,
-    Reason,
-    count_events,
-    one_line,
-)
+from pulse_echo.reasons import Reason
+from pulse_echo.text import encode_json, one_line
+from pulse_echo.times import elapsed, format_duration, isoformat
+
+from .model import EVENT_DOWN, EVENT_KINDS, EVENT_STILL_DOWN, EVENT_UP, STATUSES, Event, count_events
 
 ALERT_SCHEMA = "pulse-echo.alert/1"
 TEXT_MAX_CHARS = 35_000
@@ -109,8 +101,7 @@ def last_ok_text(event: Event) -> str:
     """``2026-01-01T10:05:00Z (25m 0s ago)``, or ``never`` for a host that never succeeded."""
     if event.last_ok_at is None:
         return "never"
-    ago = format_duration((event.at - event.last_ok_at).total_seconds())
-    return f"{isoformat(event.last_ok_at)} ({ago} ago)"
+    return f"{isoformat(event.last_ok_at)} ({elapsed(event.last_ok_at, event.at)} ago)"
 
 
 def reason_text(reason: Reason | None) -> str:
@@ -133,7 +124,7 @@ def event_text(event: Event, reason: Reason | None) -> str:
             f"{isoformat(event.since)} to {isoformat(event.last_ok_at)})"
         )
     if event.last_ok_at is None:
-        first = f"{isoformat(event.since)}, {format_duration((event.at - event.since).total_seconds())} ago"
+        first = f"{isoformat(event.since)}, {elapsed(event.since, event.at)} ago"
         head = f"last successful check: never (new host, first seen {first})"
     else:
         head = f"last successful check {last_ok_text(event)}"
@@ -287,7 +278,7 @@ def render_json(alert: Alert, *, max_bytes: int = JSON_MAX_BYTES) -> dict[str, o
 
 def encode(payload: Mapping[str, object]) -> bytes:
     """UTF-8 JSON bytes of a payload, as sent."""
-    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return encode_json(payload)
 
 
 def sns_subject(alert: Alert) -> str:

@@ -39,15 +39,16 @@ from http.client import HTTPException
 from urllib.parse import unquote, urlsplit
 
 import urllib3
-
-from .common import get_logger, log, utcnow
+from pulse_echo.logs import get_logger, log
+from pulse_echo.times import ms_since, utcnow
+from pulse_echo.urls import url_host
 
 MAX_RESPONSE_BYTES = 4096
 """Bytes of a response body read (and kept for logs and errors)."""
 
 BODY_EXCERPT_CHARS = 500
 
-LOGGER = get_logger(__name__)
+LOGGER = get_logger("pulse_echo.webhook")  # the name every log line carries since 0.1
 
 
 class WebhookError(RuntimeError):
@@ -74,16 +75,6 @@ class WebhookResult:
     body: str
     attempts: int
     elapsed_ms: int
-
-
-def url_host(url: str) -> str:
-    """The host (and port, if any) of ``url``: the only part of a webhook URL that may be logged."""
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname or "?"
-        return f"{host}:{parts.port}" if parts.port else host
-    except ValueError:
-        return "?"
 
 
 def retry_after_seconds(value: str | None, *, now: datetime | None = None) -> float | None:
@@ -187,7 +178,7 @@ def post_json(
                 finally:
                     response.close()
                 if 200 <= status < 300:
-                    elapsed_ms = int((time.monotonic() - started) * 1000)
+                    elapsed_ms = ms_since(started)
                     log(
                         logger,
                         logging.INFO,

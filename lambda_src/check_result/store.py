@@ -24,46 +24,32 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from botocore.exceptions import ClientError
-
-from .common import (
+from pulse_echo import aws, reasons, settings
+from pulse_echo.layout import (
     ECHO_PREFIX,
     FAILURE_PREFIX,
+    LEASE_KEY,
     PULSE_PREFIX,
-    STATE_PREFIX,
-    get_logger,
+    STATE_KEY,
     host_from_key,
-    isoformat,
     key_for,
-    log,
-    parse_isoformat,
 )
-from .status import (
-    REASON_UNREADABLE,
-    FailureRecord,
-    HostState,
-    Observation,
-    PendingSns,
-    StateFormatError,
-    decode_state_document,
-    encode_state,
-    observations_from_listings,
-    parse_failure_record,
-)
+from pulse_echo.logs import get_logger, log
+from pulse_echo.records import FAILURE_RECORD_MAX_BYTES, FailureRecord, parse_failure_record
+from pulse_echo.text import JsonError, decode_json
+from pulse_echo.times import isoformat, parse_isoformat
 
-STATE_KEY = f"{STATE_PREFIX}status.json"
-LEASE_KEY = f"{STATE_PREFIX}lock.json"
+from .model import Observation, observations_from_listings
+from .state import HostState, PendingSns, StateFormatError, decode_state_document, encode_state
+
 PAGE_SIZE = 1000
-FAILURE_RECORD_MAX_BYTES = 65536
 LEASE_MAX_BYTES = 4096
-LEASE_MAX = timedelta(days=1)
-"""No lease is honoured for longer than this after it was taken, whatever ``expires_at`` it
-claims (check_result's RUN_LEASE_SECONDS is at most this too)."""
+LEASE_MAX = timedelta(seconds=settings.RUN_LEASE.maximum)  # type: ignore[arg-type]
+"""No lease is honoured for longer than this (a day) after it was taken, whatever ``expires_at``
+it claims (check_result's RUN_LEASE_SECONDS is at most this too)."""
 STATE_MAX_BYTES = 64 * 1024 * 1024
 
-_CONFLICT_CODES = {"PreconditionFailed", "ConditionalRequestConflict", "NoSuchKey", "412", "409"}
-
-LOGGER = get_logger(__name__)
+LOGGER = get_logger("pulse_echo.store")  # the name every log line carries since 0.1
 
 
 class StateConflictError(RuntimeError):
@@ -94,15 +80,6 @@ class Lease:
     etag: str
     acquired_at: datetime
     expires_at: datetime
-
-
-def _error_code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
-
-
-def _is_conflict(exc: ClientError) -> bool:
-    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-    return _error_code(exc) in _CONFLICT_CODES or status in (409, 412)
 
 
 class Store:
@@ -160,7 +137,7 @@ class Store:
         return hosts
 
     def list_observations(self) -> dict[str, Observation]:
-        """List ``echo/``, ``pulse/`` and ``failure/`` and join them per host (see status.py)."""
+        """List ``echo/``, ``pulse/`` and ``failure/`` and join them per host (see model.py)."""
         return observations_from_listings(
             echoes=self.list_hosts(ECHO_PREFIX),
             pulses=self.list_hosts(PULSE_PREFIX),
@@ -192,7 +169,7 @@ class Store:
                 records[host] = parse_failure_record(data[0])
             except ValueError as exc:
                 log(self.logger, logging.WARNING, "unreadable failure record", host=host, reason=str(exc))
-                records[host] = FailureRecord(reason=REASON_UNREADABLE, detail=str(exc))
+                records[host] = FailureRecord(reason=reasons.UNREADABLE_FAILURE_RECORD, detail=str(exc))
         return records
 
     # --- state document ---
@@ -252,10 +229,10 @@ class Store:
                 ContentType="application/json",
                 **condition,
             )
-        except ClientError as exc:
-            if _is_conflict(exc):
+        except Exception as exc:
+            if aws.is_conflict(exc):
                 raise StateConflictError(
-                    f"s3://{self.bucket}/{STATE_KEY} changed since it was read ({_error_code(exc)})"
+                    f"s3://{self.bucket}/{STATE_KEY} changed since it was read ({aws.error_code(exc)})"
                 ) from None
             raise
         return response["ETag"]
@@ -293,23 +270,11 @@ class Store:
             acquired_at = last_modified or now
         expires_at = min(expires_at, acquired_at + LEASE_MAX)
         if expires_at > now:
-            log(
-                self.logger,
-                logging.INFO,
-                "another run holds the lease",
-                outcome="lease_held",
-                holder=holder,
-                expires_at=isoformat(expires_at),
-            )
+            note = {"outcome": "lease_held", "holder": holder, "expires_at": isoformat(expires_at)}
+            log(self.logger, logging.INFO, "another run holds the lease", **note)
             return None
-        log(
-            self.logger,
-            logging.WARNING,
-            "taking over an expired lease",
-            outcome="lease_taken_over",
-            holder=holder,
-            expired_at=isoformat(expires_at),
-        )
+        note = {"outcome": "lease_taken_over", "holder": holder, "expired_at": isoformat(expires_at)}
+        log(self.logger, logging.WARNING, "taking over an expired lease", **note)
         return self._put_lease(run_id, now, duration, {"IfMatch": etag})
 
     def release_lease(self, lease: Lease) -> None:
@@ -318,29 +283,28 @@ class Store:
         try:
             self.requests += 1
             self.s3.delete_object(Bucket=self.bucket, Key=LEASE_KEY, IfMatch=lease.etag)
-        except ClientError as exc:
-            if not _is_conflict(exc):
+        except Exception as exc:
+            if not aws.is_conflict(exc):
                 raise
             log(
                 self.logger,
                 logging.WARNING,
                 "lease was no longer ours at release",
                 outcome="lease_lost",
-                reason=_error_code(exc),
+                reason=aws.error_code(exc),
             )
 
     def _put_lease(self, run_id: str, now: datetime, duration: timedelta, condition: dict) -> Lease | None:
         expires_at = now + duration
-        body = json.dumps(
-            {"run_id": run_id, "acquired_at": isoformat(now), "expires_at": isoformat(expires_at)}
-        ).encode()
+        lease = {"run_id": run_id, "acquired_at": isoformat(now), "expires_at": isoformat(expires_at)}
+        body = json.dumps(lease).encode()
         try:
             self.requests += 1
             response = self.s3.put_object(
                 Bucket=self.bucket, Key=LEASE_KEY, Body=body, ContentType="application/json", **condition
             )
-        except ClientError as exc:
-            if _is_conflict(exc):
+        except Exception as exc:
+            if aws.is_conflict(exc):
                 return None
             raise
         return Lease(run_id=run_id, etag=response["ETag"], acquired_at=now, expires_at=expires_at)
@@ -354,8 +318,8 @@ class Store:
         try:
             self.requests += 1
             response = self.s3.get_object(Bucket=self.bucket, Key=key)
-        except ClientError as exc:
-            if _error_code(exc) in ("NoSuchKey", "404"):
+        except Exception as exc:
+            if aws.is_no_such_key(exc):
                 return None
             raise
         body = response["Body"]
@@ -376,10 +340,10 @@ def _parse_lease(data: bytes | None) -> tuple[str | None, datetime | None, datet
     """``(run_id, acquired_at, expires_at)`` from a lease body; None for what cannot be read
     (a body over the size cap, not JSON, nested too deeply, a time out of range...)."""
     try:
-        document = json.loads((data or b"").decode("utf-8"))
+        document = decode_json(data or b"")
         run_id = document.get("run_id") if isinstance(document.get("run_id"), str) else None
         expires_at = parse_isoformat(document["expires_at"])
-    except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
+    except (JsonError, TypeError, KeyError, AttributeError, ValueError):
         return None, None, None
     try:
         acquired_at = parse_isoformat(document["acquired_at"])

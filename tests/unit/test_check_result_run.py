@@ -18,12 +18,13 @@ from types import SimpleNamespace
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from pulse_echo import check_result
-from pulse_echo.check_result import Config, describe_event
-from pulse_echo.common import ConfigError
-from pulse_echo.status import HostState
-from pulse_echo.store import LEASE_KEY, STATE_KEY, Store
-from pulse_echo.webhook import WebhookError
+from check_result import delivery
+from check_result import handler as check_result
+from check_result.handler import Config, describe_event
+from check_result.state import HostState
+from check_result.store import LEASE_KEY, STATE_KEY, Store
+from check_result.webhook import WebhookError
+from pulse_echo.settings import ConfigError
 
 from tests.conftest import TEST_BUCKET, load_event
 from tests.helpers import HOOK, check_result_env, posts, run_at
@@ -518,7 +519,7 @@ def test_sns_failure_after_the_webhook_accepted_saves_the_state_and_keeps_the_me
 def test_sns_failing_for_several_runs_sends_each_event_to_the_webhook_once_and_caps_the_pending(
     env, s3, s3_seed, http_server, json_logs, monkeypatch
 ) -> None:
-    monkeypatch.setattr(check_result, "PENDING_SNS_MAX", 2)
+    monkeypatch.setattr(delivery, "PENDING_SNS_MAX", 2)
     sns, topic, sqs, queue_url = sns_topic_with_queue()
     env.setenv("ALERT_SNS_TOPIC_ARN", topic)
     calls = failing_sns_publish(sns, times=4)

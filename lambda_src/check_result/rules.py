@@ -1,0 +1,298 @@
+"""The status rules: pure functions, no AWS, no clock (``now`` is always an argument).
+
+A host is known from three listings (``echo/``, ``pulse/``, ``failure/``;
+only the ``LastModified`` of each object is used) plus the notified state that
+check_result keeps in ``state/status.json``. From those these rules decide
+each host's status (model.py says what ``up``, ``down`` and ``new`` mean), the
+events a run must announce, and why a host is not up.
+
+The stored state holds only the hosts that are not plainly up: ``down``
+(notified: an entry is saved only after the alert was accepted) and ``new``
+(so that the time it was first seen survives between runs). A host with
+neither a pulse nor an echo (retired by deleting its objects) is dropped from
+the state without a message. A failure record alone does not make a host:
+``failure/`` records are kept after a host recovers or is retired.
+
+check_result, ``pulse-status`` and the benchmarks share these rules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from pulse_echo import reasons
+from pulse_echo.layout import failure_key_problem
+from pulse_echo.reasons import Reason, reason_from_failure, reason_long
+from pulse_echo.records import FailureRecord
+
+from .model import (
+    EVENT_DOWN,
+    EVENT_KINDS,
+    EVENT_STILL_DOWN,
+    EVENT_UP,
+    STATUS_DOWN,
+    STATUS_NEW,
+    STATUS_UP,
+    Decision,
+    Evaluation,
+    Event,
+    HostStatus,
+    Observation,
+)
+from .state import HostState
+
+
+def is_stale(last_ok_at: datetime, now: datetime, stale_after: timedelta) -> bool:
+    """True when ``now - last_ok_at > stale_after`` (exactly at the threshold is not stale)."""
+    return now - last_ok_at > stale_after
+
+
+def first_seen(observation: Observation, stale_after: timedelta) -> datetime:
+    """When a host with no echo was first seen: its earliest failure or pulse time on record.
+
+    A failure record much older than the current pulse (more than
+    ``stale_after`` before it) belongs to an earlier life of the host name (a
+    retired host's failure record is kept) and is ignored. Raises ValueError
+    for a host with neither a pulse nor a failure.
+    """
+    candidates = []
+    if observation.pulse_at is not None:
+        candidates.append(observation.pulse_at)
+    if observation.last_failed_at is not None and (
+        observation.pulse_at is None or observation.last_failed_at >= observation.pulse_at - stale_after
+    ):
+        candidates.append(observation.last_failed_at)
+    if not candidates:
+        raise ValueError(f"host {observation.host!r} has neither a pulse nor a failure")
+    return min(candidates)
+
+
+def classify(
+    observation: Observation, previous: HostState | None, now: datetime, stale_after: timedelta
+) -> tuple[str, datetime | None]:
+    """Return ``(status, since)`` for one watched (not retired) host.
+
+    ``since`` is None for ``up``. A host already notified down stays down
+    until a fresh echo arrives; a ``new`` host keeps the ``since`` stored when
+    it was first seen.
+    """
+    notified_down = previous is not None and previous.status == STATUS_DOWN
+    if observation.last_ok_at is not None and not is_stale(observation.last_ok_at, now, stale_after):
+        return STATUS_UP, None
+    if notified_down:
+        return STATUS_DOWN, previous.since  # type: ignore[union-attr]
+    if observation.last_ok_at is not None:
+        return STATUS_DOWN, observation.last_ok_at
+    since = previous.since if previous is not None else first_seen(observation, stale_after)
+    return (STATUS_DOWN if now - since > stale_after else STATUS_NEW), since
+
+
+def current_reason(
+    observation: Observation,
+    failure: FailureRecord | None,
+    now: datetime,
+    stale_after: timedelta,
+    *,
+    status: str = STATUS_DOWN,
+) -> Reason | None:
+    """Say why ``observation``'s host is not up, from what is known without further reads.
+
+    - The failure record counts only when it is newer than the last echo
+      (``observation.failing``); pass it as ``failure`` (None when it was not
+      read: the reason is then ``check_failed`` with its time).
+    - Otherwise: ``no_pulse`` (the pulse object is gone), ``pulse_stopped``
+      (the last pulse is older than ``stale_after``: the host or its sender
+      stopped), ``host_name_too_long`` (pulses arrive, but the host's
+      ``failure/<host>.json`` key would pass S3's 1,024-byte limit, so
+      check_echo cannot record why its checks fail), or ``no_check_result``
+      (pulses arrive but nothing records a check: check_echo is not running
+      or cannot write).
+
+    Returns None for an ``up`` host that is not failing.
+    """
+    if observation.failing and failure is not None:
+        return reason_from_failure(failure, observation.last_failed_at)
+    if observation.failing:
+        code = reasons.CHECK_FAILED
+    elif status == STATUS_UP:
+        return None
+    elif observation.pulse_at is None:
+        code = reasons.NO_PULSE
+    elif now - observation.pulse_at > stale_after:
+        code = reasons.PULSE_STOPPED
+    elif failure_key_problem(observation.host):
+        code = reasons.HOST_NAME_TOO_LONG
+    else:
+        code = reasons.NO_CHECK_RESULT
+    detail = reason_long(code, host=observation.host, pulse_at=observation.pulse_at, now=now)
+    return Reason(code, detail, failed_at=observation.last_failed_at if observation.failing else None)
+
+
+def host_status(
+    observation: Observation, previous: HostState | None, now: datetime, stale_after: timedelta
+) -> HostStatus:
+    """The status row of one watched host (its reason is told by explain)."""
+    status, since = classify(observation, previous, now, stale_after)
+    return HostStatus(
+        host=observation.host,
+        status=status,
+        last_ok_at=observation.last_ok_at,
+        age=None if observation.last_ok_at is None else now - observation.last_ok_at,
+        since=since,
+        last_failed_at=observation.last_failed_at,
+        failing=observation.failing,
+        pulse_at=observation.pulse_at,
+        notified_at=previous.notified_at if previous is not None and status == STATUS_DOWN else None,
+    )
+
+
+def explain(
+    rows: Iterable[HostStatus],
+    failures: Mapping[str, FailureRecord],
+    now: datetime,
+    stale_after: timedelta,
+) -> dict[str, Reason]:
+    """Each host's reason, told once per run: ``{host: Reason}`` for every row that is not up
+    or is failing, from its failure record when one was read (``failures``)."""
+    told = {}
+    for row in rows:
+        if row.status != STATUS_UP or row.failing:
+            reason = current_reason(
+                row.observation, failures.get(row.host), now, stale_after, status=row.status
+            )
+            if reason is not None:
+                told[row.host] = reason
+    return told
+
+
+def host_statuses(
+    observations: Mapping[str, Observation],
+    previous_state: Mapping[str, HostState] | None,
+    now: datetime,
+    stale_after: timedelta,
+    failures: Mapping[str, FailureRecord] | None = None,
+) -> list[HostStatus]:
+    """The status of every watched host with its reason, sorted by host name (``pulse-status``).
+
+    ``previous_state`` is the stored state (``{}`` or None when unknown: a
+    ``new`` host is then dated from its listings). ``failures`` holds the
+    failure records read for failing hosts; a reason is given for every host
+    that is not up or is failing. Retired hosts are left out.
+    """
+    previous_state = previous_state or {}
+    rows = [
+        host_status(observations[host], previous_state.get(host), now, stale_after)
+        for host in sorted(observations)
+        if not observations[host].retired
+    ]
+    told = explain(rows, failures or {}, now, stale_after)
+    return [replace(row, reason=told.get(row.host)) for row in rows]
+
+
+@dataclass(frozen=True)
+class Step:
+    """What one host's run changes: the ``event`` to announce, the ``outcomes`` to log (Decision
+    outcomes) and the entry ``kept`` in the next state (None: dropped)."""
+
+    event: Event | None = None
+    outcomes: tuple[str, ...] = ()
+    kept: HostState | None = None
+
+
+def step(
+    row: HostStatus, previous: HostState | None, now: datetime, renotify_after: timedelta | None
+) -> Step:
+    """One host's transition (see evaluate's table)."""
+    observation, since = row.observation, row.since or now
+    if row.status == STATUS_UP:
+        if previous is None or previous.status != STATUS_DOWN:
+            return Step(outcomes=("first_success",) if previous is not None else ())
+        downtime = max(row.last_ok_at - previous.since, timedelta(0))  # type: ignore[operator]
+        return Step(_event(EVENT_UP, observation, previous.since, now, downtime), ("alert_up",))
+    if row.status == STATUS_NEW:
+        if previous is not None:
+            return Step(kept=previous)
+        return Step(outcomes=("tracked_new",), kept=HostState(status=STATUS_NEW, since=since))
+    if previous is None or previous.status != STATUS_DOWN:
+        kept = HostState(status=STATUS_DOWN, since=since, last_ok_at=row.last_ok_at, notified_at=now)
+        return Step(_event(EVENT_DOWN, observation, since, now, now - since), ("alert_down",), kept)
+    kept, outcomes, event = previous, (), None
+    if row.last_ok_at is not None and row.last_ok_at != previous.last_ok_at:
+        kept, outcomes = replace(kept, last_ok_at=row.last_ok_at), ("flapped",)
+    if renotify_after is not None and now - (previous.notified_at or previous.since) >= renotify_after:
+        event = _event(EVENT_STILL_DOWN, observation, previous.since, now, now - previous.since)
+        kept, outcomes = replace(kept, notified_at=now), (*outcomes, "renotify")
+    return Step(event, outcomes, kept)
+
+
+def evaluate(
+    observations: Mapping[str, Observation],
+    previous_state: Mapping[str, HostState],
+    now: datetime,
+    stale_after: timedelta,
+    renotify_after: timedelta | None = None,
+) -> Evaluation:
+    """Decide this run's events and next state from the listings and the stored state.
+
+    ``stale_after`` must be positive. ``renotify_after`` None or zero means
+    never repeat a down alert; otherwise a ``still_down`` event is due once
+    ``now - notified_at >= renotify_after``. Transitions:
+
+    ===============  ================  =========================================
+    stored           now               result
+    ===============  ================  =========================================
+    (none)           up                nothing
+    (none) / new     down              ``down`` event, stored as down
+    (none)           new               stored as new (no message)
+    new              new               unchanged
+    new              up                dropped (``first_success``, no message)
+    down             down              nothing, or ``still_down`` when due
+    down             up                ``up`` event with the downtime, dropped
+    any              retired           dropped, no message
+    ===============  ================  =========================================
+    """
+    if stale_after <= timedelta(0):
+        raise ValueError("stale_after must be positive")
+    renotify = renotify_after if renotify_after is not None and renotify_after > timedelta(0) else None
+    events, decisions, statuses, next_state = [], [], [], {}
+    for host in sorted(set(observations) | set(previous_state)):
+        observation, previous = observations.get(host), previous_state.get(host)
+        if observation is None or observation.retired:
+            decisions += [Decision(host, "retired", None)] if previous is not None else []
+            continue
+        row = host_status(observation, previous, now, stale_after)
+        change = step(row, previous, now, renotify)
+        statuses.append(row)
+        events += [change.event] if change.event is not None else []
+        decisions += [Decision(host, outcome, row.status) for outcome in change.outcomes]
+        if change.kept is not None:
+            next_state[host] = change.kept
+    order = {kind: index for index, kind in enumerate(EVENT_KINDS)}
+    events.sort(key=lambda event: (order[event.kind], event.host))
+    return Evaluation(tuple(events), next_state, tuple(statuses), tuple(decisions))
+
+
+def hosts_needing_failure_records(events: Iterable[Event], limit: int) -> list[str]:
+    """The hosts whose failure record a message will quote: the first ``limit`` events
+    (message order) that are not ``up`` and whose failure is newer than their echo.
+
+    This is the only per-host read check_result makes, bounded by the number of
+    hosts a message names.
+    """
+    listed = list(events)[: max(limit, 0)]
+    return [event.host for event in listed if event.kind != EVENT_UP and event.observation.failing]
+
+
+def _event(kind: str, observation: Observation, since: datetime, now: datetime, duration: timedelta) -> Event:
+    return Event(
+        kind=kind,
+        host=observation.host,
+        since=since,
+        last_ok_at=observation.last_ok_at,
+        at=now,
+        observation=observation,
+        duration=duration,
+        was_new=kind != EVENT_UP and observation.last_ok_at is None,
+    )

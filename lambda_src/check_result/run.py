@@ -1,0 +1,161 @@
+"""One check_result run, at ``now``: the I/O around the pure rules.
+
+1. take the run lease ``state/lock.json`` (a run that finds a live lease
+   logs it and returns without sending: EventBridge may deliver a schedule
+   twice, and a Lambda retry may overlap the next run);
+2. list ``echo/``, ``pulse/`` and ``failure/`` and read ``state/status.json``;
+3. evaluate the statuses at ``now`` (rules.evaluate: pure);
+4. read the failure records of the hosts the message names, and tell each
+   host's reason once (rules.explain); log one line per decision;
+5. deliver: one message to the webhook, then SNS with the messages earlier runs
+   could not publish (delivery.py; the rules: docs/alerts.md);
+6. save the next state and the pending SNS messages (conditional PUT) when
+   they changed;
+7. release the lease (also on error).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from pulse_echo.logs import log
+from pulse_echo.reasons import Reason
+from pulse_echo.times import ms_since, utcnow
+
+from .delivery import LOGGER, post_alert, publish_sns, resolve_webhook_url
+from .model import STATUS_UP, Evaluation
+from .rules import evaluate, explain, hosts_needing_failure_records
+from .store import Store
+
+if TYPE_CHECKING:
+    from .handler import Config
+
+
+def run(
+    config: Config,
+    *,
+    s3: Any,
+    sns: Any | None = None,
+    ssm: Any | None = None,
+    run_id: str | None = None,
+    now: datetime | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    deadline: float | None = None,
+) -> dict:
+    """One check_result run (see the module docstring). ``now`` (aware UTC) is taken after
+    the listings unless given (tests, simulations); ``sleep`` is the webhook retry wait;
+    ``deadline`` (``time.monotonic()`` scale) bounds the webhook retries.
+
+    Returns ``{"run_id", "outcome", "hosts", "statuses", "events", "events_sent",
+    "listed", "delivered", "sns_republished", "sns_pending", "sns_dropped",
+    "state_saved", "s3_requests", "elapsed_ms"}``, where ``outcome`` is
+    ``alerted``, ``state_saved``, ``no_change`` or ``lease_held``;
+    ``sns_republished`` counts the earlier runs' messages SNS took now,
+    ``sns_pending`` those it still has not, ``sns_dropped`` those dropped (over
+    PENDING_SNS_MAX, or no topic configured any more).
+
+    When SNS refused a message, the summary is logged ("run finished", with
+    ``sns_error``) and that error (botocore's) is raised after the state was saved.
+    """
+    started = time.monotonic()
+    run_id = run_id or str(uuid.uuid4())
+    webhook_url = resolve_webhook_url(config, ssm)
+    store = Store(s3, config.bucket, logger=LOGGER)
+    summary: dict[str, object] = {"run_id": run_id}
+
+    lease = store.acquire_lease(run_id, now or utcnow(), config.run_lease)
+    if lease is None:
+        summary.update(outcome="lease_held", s3_requests=store.requests, elapsed_ms=ms_since(started))
+        log(
+            LOGGER,
+            logging.INFO,
+            "run skipped: another run holds the lease",
+            outcome="lease_held",
+            run_id=run_id,
+        )
+        return summary
+
+    sns_error: Exception | None = None
+    try:
+        observations = store.list_observations()
+        stored = store.read_state()
+        moment = now or utcnow()
+        evaluation = evaluate(observations, stored.hosts, moment, config.stale_after, config.renotify_after)
+        wanted = hosts_needing_failure_records(evaluation.events, config.max_hosts_listed)
+        failures = store.read_failures(wanted, limit=config.max_hosts_listed) if evaluation.events else {}
+        reasons = explain(evaluation.statuses, failures, moment, config.stale_after)
+        log_decisions(evaluation, reasons, run_id)
+        webhook = post_alert(
+            config,
+            evaluation,
+            reasons,
+            webhook_url,
+            run_id=run_id,
+            now=moment,
+            sleep=sleep,
+            deadline=deadline,
+        )
+        outbox = [*stored.pending_sns, *([webhook.message] if webhook.message is not None else [])]
+        sns = publish_sns(config.sns_topic_arn, sns, outbox, run_id)
+        sns_error = sns.error
+        this_run_published = webhook.message is not None and webhook.message in sns.published
+        state_saved = (
+            evaluation.next_state != stored.hosts or stored.unreadable or sns.pending != stored.pending_sns
+        )
+        if state_saved:
+            store.write_state(
+                evaluation.next_state, etag=stored.etag, run_id=run_id, now=moment, pending_sns=sns.pending
+            )
+        outcome = "alerted" if evaluation.events else "state_saved" if state_saved else "no_change"
+        summary.update(
+            outcome=outcome,
+            hosts=len(evaluation.statuses),
+            statuses=evaluation.counts(),
+            events=evaluation.event_counts(),
+            events_sent=len(evaluation.events),
+            listed=webhook.listed,
+            delivered=[*webhook.delivered, *(["sns"] if this_run_published else [])],
+            sns_republished=len(sns.published) - this_run_published,
+            sns_pending=len(sns.pending),
+            sns_dropped=sns.dropped,
+            state_saved=state_saved,
+        )
+        if sns_error is not None:
+            summary["sns_error"] = repr(sns_error)
+    finally:
+        try:
+            store.release_lease(lease)
+        except Exception as exc:  # noqa: BLE001 - never hide the run's own error behind this one
+            log(
+                LOGGER,
+                logging.ERROR,
+                "could not release the lease",
+                outcome="lease_release_failed",
+                reason=repr(exc),
+            )
+    summary.update(s3_requests=store.requests, elapsed_ms=ms_since(started))
+    log(LOGGER, logging.INFO, "run finished", **summary)
+    if sns_error is not None:
+        raise sns_error  # after the save: the error metric and the alarm see the SNS failure
+    return summary
+
+
+def log_decisions(evaluation: Evaluation, reasons: dict[str, Reason], run_id: str) -> None:
+    """One JSON line per change in a host's tracking (``host``, ``outcome``, ``status``, ``reason``)."""
+    for decision in evaluation.decisions:
+        reason = reasons.get(decision.host) if decision.status not in (None, STATUS_UP) else None
+        log(
+            LOGGER,
+            logging.INFO,
+            "host decision",
+            host=decision.host,
+            outcome=decision.outcome,
+            status=decision.status,
+            reason=None if reason is None else reason.code,
+            run_id=run_id,
+        )

@@ -1,0 +1,186 @@
+"""The state document ``state/status.json``: its schema beside its codec.
+
+Written by check_result after the webhook accepted a run's message, read by
+the next run, by pulse-status and by pulse-forget. The bytes are a contract
+between versions::
+
+    {"schema": 1, "updated_at", "run_id",
+     "hosts": {host: {"status": "down" | "new", "since", "last_ok_at", "notified_at"}},
+     "pending_sns": [{"run_id", "created_at", "message", "subject"}]}
+
+compact, hosts sorted, times ISO 8601 UTC with their sub-second part;
+``pending_sns`` only when SNS messages are waiting (a document without it
+reads as nothing pending).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from pulse_echo.text import JsonError, decode_json, encode_json
+from pulse_echo.times import iso_exact, parse_isoformat
+
+from .model import STATUS_DOWN, STATUS_NEW
+
+STATE_SCHEMA = 1
+HOST_STATUSES = (STATUS_DOWN, STATUS_NEW)
+"""The statuses a host can have in the state: a host plainly up is not stored."""
+
+PENDING_SNS_MAX = 10
+"""At most this many undelivered SNS messages are kept in the state document (the oldest
+beyond it are dropped, logged as an error): a topic that stays broken cannot grow it."""
+
+
+@dataclass(frozen=True)
+class HostState:
+    """The stored, notified status of one host that is not plainly up.
+
+    ``status``: ``down`` (an alert was accepted at ``notified_at``) or ``new``
+    (``notified_at`` is None). ``since``: start of the outage, i.e. the last
+    successful check before it or, for a host that never succeeded, when it
+    was first seen (its first observed failure or pulse). ``last_ok_at``: the
+    last successful check known when the entry was written, None for never.
+    """
+
+    status: str
+    since: datetime
+    last_ok_at: datetime | None = None
+    notified_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class PendingSns:
+    """An alert the webhook accepted but SNS did not: kept in the state document
+    (``pending_sns``) and published again by the next runs, oldest first.
+
+    ``run_id`` and ``created_at``: the run that built it. ``message``: the SNS
+    ``Message`` (the structured json alert, already bounded to SNS's 256 KiB);
+    ``subject``: its SNS ``Subject``, None for none.
+    """
+
+    run_id: str
+    created_at: datetime
+    message: str
+    subject: str | None = None
+
+
+@dataclass(frozen=True)
+class StateDocument:
+    """A decoded state document: the hosts and the SNS messages still to publish."""
+
+    hosts: dict[str, HostState]
+    pending_sns: tuple[PendingSns, ...] = ()
+
+
+class StateFormatError(ValueError):
+    """The state document is not what encode_state writes."""
+
+
+def encode_state(
+    hosts: Mapping[str, HostState],
+    *,
+    updated_at: datetime,
+    run_id: str,
+    pending_sns: Sequence[PendingSns] = (),
+) -> bytes:
+    """Serialise the state (see the module docstring) as compact UTF-8 JSON.
+
+    Times keep their sub-second part when they have one, so
+    decode_state_document(encode_state(x, pending_sns=p)) gives x and p back.
+    """
+    document: dict[str, object] = {
+        "schema": STATE_SCHEMA,
+        "updated_at": iso_exact(updated_at),
+        "run_id": run_id,
+        "hosts": {
+            host: {
+                "status": entry.status,
+                "since": iso_exact(entry.since),
+                "last_ok_at": iso_exact(entry.last_ok_at),
+                "notified_at": iso_exact(entry.notified_at),
+            }
+            for host, entry in sorted(hosts.items())
+        },
+    }
+    if pending_sns:
+        document["pending_sns"] = [
+            {
+                "run_id": item.run_id,
+                "created_at": iso_exact(item.created_at),
+                "message": item.message,
+                "subject": item.subject,
+            }
+            for item in pending_sns
+        ]
+    return encode_json(document)
+
+
+def decode_state(data: bytes) -> dict[str, HostState]:
+    """The hosts of a state document written by encode_state (see decode_state_document)."""
+    return decode_state_document(data).hosts
+
+
+def decode_state_document(data: bytes) -> StateDocument:
+    """Parse a state document written by encode_state.
+
+    Raises StateFormatError (and nothing else) when it is not valid UTF-8 JSON
+    of that shape (nested too deeply or a 5,000-digit number included), has
+    another schema version, or holds an unknown status, a bad time (one
+    outside the years 1-9999 in UTC included) or a malformed ``pending_sns``.
+    A document without ``pending_sns`` (every one written before it existed)
+    has none pending.
+    """
+    try:
+        document = decode_json(data)
+    except JsonError as exc:
+        raise StateFormatError(f"state is not UTF-8 JSON: {exc}") from None
+    if not isinstance(document, dict) or document.get("schema") != STATE_SCHEMA:
+        raise StateFormatError(f"state schema is not {STATE_SCHEMA}")
+    hosts = document.get("hosts")
+    if not isinstance(hosts, dict):
+        raise StateFormatError("state has no hosts object")
+    result = {}
+    for host, entry in hosts.items():
+        if not isinstance(entry, dict) or entry.get("status") not in HOST_STATUSES:
+            raise StateFormatError(f"state entry for {host!r} has no valid status")
+        try:
+            since = parse_isoformat(entry["since"])
+            last_ok_at = _parse_optional(entry.get("last_ok_at"))
+            notified_at = _parse_optional(entry.get("notified_at"))
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:  # AttributeError: not a str
+            raise StateFormatError(f"state entry for {host!r} has a bad time: {exc}") from None
+        result[host] = HostState(
+            status=entry["status"], since=since, last_ok_at=last_ok_at, notified_at=notified_at
+        )
+    return StateDocument(hosts=result, pending_sns=_decode_pending_sns(document.get("pending_sns", [])))
+
+
+def _decode_pending_sns(items: object) -> tuple[PendingSns, ...]:
+    if not isinstance(items, list):
+        raise StateFormatError("state pending_sns is not a list")
+    pending = []
+    for index, item in enumerate(items):
+        if not (
+            isinstance(item, dict)
+            and isinstance(item.get("run_id"), str)
+            and isinstance(item.get("message"), str)
+            and isinstance(item.get("created_at"), str)
+            and isinstance(item.get("subject"), (str, type(None)))
+        ):
+            raise StateFormatError(f"state pending_sns[{index}] is not a message")
+        try:
+            created_at = parse_isoformat(item["created_at"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise StateFormatError(f"state pending_sns[{index}] has a bad time: {exc}") from None
+        pending.append(PendingSns(item["run_id"], created_at, item["message"], item.get("subject")))
+    return tuple(pending)
+
+
+def _parse_optional(text: object) -> datetime | None:
+    if text is None:
+        return None
+    if not isinstance(text, str):
+        raise TypeError("time is not a string")
+    return parse_isoformat(text)
