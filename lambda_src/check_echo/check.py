@@ -9,13 +9,13 @@ from typing import Any
 
 from pulse_echo import aws, reasons
 from pulse_echo.layout import ECHO_PREFIX, FAILURE_PREFIX, PULSE_PREFIX, failure_key_problem, key_for
+from pulse_echo.pulse import PulseError, parse_pulse
 from pulse_echo.records import EVIDENCE, echo_record, encode_record, failure_record
 from pulse_echo.times import utcnow
 
 from .event import PulseObject
 from .outcome import BAD_PULSE, ECHO, FAILED, Outcome, skip
 from .probe import ProbeConfig, probe
-from .pulse import PulseError, parse_pulse
 
 
 class OutOfTime(RuntimeError):

@@ -282,7 +282,7 @@ def test_pulse_deleted_before_it_is_read_is_a_logged_skip(env, logs):
 @pytest.mark.parametrize(
     ("body", "detail"),
     [
-        (b'{"url": "http://127.0.0.1:1/"}', 'no "body" field'),
+        (b'{"body": "ok"}', 'field "body" needs a "url" to probe'),
         (b'{"url": "http://127.0.0.1:1/", "body": ', "not valid JSON"),
         (b'{"url": "http://127.0.0.1:1/", "body": 200}', 'field "body" must be a string'),
         (b'{"url": "file:///etc/passwd", "body": "root"}', "only http and https"),

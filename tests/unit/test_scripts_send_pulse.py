@@ -262,7 +262,7 @@ URLS_TO_JUDGE = [
 @pytest.mark.parametrize("url", URLS_TO_JUDGE, ids=range(len(URLS_TO_JUDGE)))
 def test_url_checks_agree_with_check_echo(tmp_path: Path, url: str) -> None:
     """send-pulse refuses exactly the URLs check_echo's validate_url would record as a bad pulse."""
-    from check_echo.pulse import PulseError, parse_pulse
+    from pulse_echo.pulse import PulseError, parse_pulse
 
     result = send_pulse(["--bucket", BUCKET, "--url", url, "--body", "ok", "--dry-run"], host_env(tmp_path))
     try:
@@ -275,7 +275,7 @@ def test_url_checks_agree_with_check_echo(tmp_path: Path, url: str) -> None:
 
 
 def test_every_nasty_pulse_is_one_check_echo_accepts(tmp_path: Path) -> None:
-    from check_echo.pulse import parse_pulse
+    from pulse_echo.pulse import parse_pulse
 
     for body in NASTY_BODIES:
         result = send_pulse(
