@@ -20,6 +20,7 @@ from .times import elapsed, iso_or_none, isoformat
 HTTP_STATUS, WRONG_BODY, TIMEOUT, DNS, TLS = "http_status", "wrong_body", "timeout", "dns", "tls"
 CONNECTION, TOO_MANY_REDIRECTS, BODY_TOO_LARGE = "connection", "too_many_redirects", "body_too_large"
 PRIVATE_TARGET, BAD_PULSE = "private_target", "bad_pulse"
+SLOW, JOB_FAILED = "slow", "job_failed"
 
 REASONS: dict[str, str] = {
     HTTP_STATUS: "HTTP error status",
@@ -32,6 +33,8 @@ REASONS: dict[str, str] = {
     BODY_TOO_LARGE: "response body too large",
     PRIVATE_TARGET: "refused: the URL resolves to a private address",
     BAD_PULSE: "invalid pulse",
+    SLOW: "too slow",
+    JOB_FAILED: "the job reported a failure",
 }
 """Label of each code a failure record carries. Any other code read from a record (a newer
 pulse-echo's, or UNREADABLE_FAILURE_RECORD) is shown as itself."""

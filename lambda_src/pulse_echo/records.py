@@ -8,6 +8,7 @@ Standard library only.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -29,9 +30,31 @@ REASON_CODE_MAX_CHARS = 64
 UNKNOWN_REASON = "unknown"
 
 
-def echo_record(now: datetime, url: str, http_status: int | None, elapsed_ms: int) -> dict[str, object]:
-    """The body of ``echo/<host>.json``: checked_at (UTC, ``Z``), url, HTTP status, milliseconds."""
-    return {"checked_at": isoformat(now), "url": url, "http_status": http_status, "elapsed_ms": elapsed_ms}
+JOB_FIELDS = ("message", "exit_code", "duration_seconds")
+"""What a job's pulse reports (pulse v2), copied into its echo or failure record (null otherwise);
+``message`` cut to RECORD_DETAIL_MAX_CHARS."""
+
+
+def echo_record(
+    now: datetime,
+    url: str | None,
+    http_status: int | None,
+    elapsed_ms: int | None,
+    *,
+    kind: str = "probe",
+    **job: object,
+) -> dict[str, object]:
+    """The body of ``echo/<host>.json``: ``checked_at`` (UTC, ``Z``), ``kind`` (probe, heartbeat
+    or job: pulse_echo.pulse.KINDS), ``url``, ``http_status``, ``elapsed_ms`` (null for a
+    heartbeat or a job without URL) and the JOB_FIELDS. Raises TypeError for other job fields."""
+    return {
+        "checked_at": isoformat(now),
+        "kind": kind,
+        "url": url,
+        "http_status": http_status,
+        "elapsed_ms": elapsed_ms,
+        **_job_fields(job),
+    }
 
 
 EVIDENCE = ("http_status", "elapsed_ms", "expected_excerpt", "received_excerpt")
@@ -39,25 +62,47 @@ EVIDENCE = ("http_status", "elapsed_ms", "expected_excerpt", "received_excerpt")
 
 
 def failure_record(
-    now: datetime, reason: str, detail: str, url: str | None = None, **evidence: object
+    now: datetime,
+    reason: str,
+    detail: str,
+    url: str | None = None,
+    *,
+    failing_since: datetime | None = None,
+    kind: str | None = None,
+    **fields: object,
 ) -> dict[str, object]:
-    """The body of ``failure/<host>.json``: ``failed_at``, ``url``, ``reason``, ``detail`` and the
-    EVIDENCE fields (``http_status``, ``elapsed_ms``, ``expected_excerpt``,
-    ``received_excerpt``); fields that do not apply are null.
+    """The body of ``failure/<host>.json``: ``failed_at``, ``failing_since`` (the start of the
+    current run of failures: ``now`` unless given), ``kind`` (the pulse's, null for a pulse that
+    could not be read), ``url``, ``reason``, ``detail``, the EVIDENCE fields (``http_status``,
+    ``elapsed_ms``, ``expected_excerpt``, ``received_excerpt``) and the JOB_FIELDS; fields that
+    do not apply are null.
 
-    ``detail`` and ``url`` are cut to RECORD_DETAIL_MAX_CHARS characters (``…``
+    ``detail``, ``url`` and ``message`` are cut to RECORD_DETAIL_MAX_CHARS characters (``…``
     marks a cut), so the record stays small whatever the pulse or target sent.
-    Raises TypeError for evidence that is not one of EVIDENCE.
+    Raises TypeError for a field that is not one of EVIDENCE or JOB_FIELDS.
     """
-    unknown = set(evidence) - set(EVIDENCE)
-    if unknown:
-        raise TypeError(f"not failure record fields: {sorted(unknown)}")
+    evidence = {name: fields.pop(name) for name in EVIDENCE if name in fields}
     return {
         "failed_at": isoformat(now),
+        "failing_since": isoformat(failing_since or now),
+        "kind": kind,
         "url": None if url is None else clip(url, RECORD_DETAIL_MAX_CHARS),
         "reason": reason,
         "detail": clip(detail, RECORD_DETAIL_MAX_CHARS),
         **{name: evidence.get(name) for name in EVIDENCE},
+        **_job_fields(fields),
+    }
+
+
+def _job_fields(job: dict[str, object]) -> dict[str, object]:
+    unknown = set(job) - set(JOB_FIELDS)
+    if unknown:
+        raise TypeError(f"not record fields: {sorted(unknown)}")
+    message = job.get("message")
+    return {
+        "message": clip(message, RECORD_DETAIL_MAX_CHARS) if isinstance(message, str) else None,
+        "exit_code": job.get("exit_code"),
+        "duration_seconds": job.get("duration_seconds"),
     }
 
 
@@ -81,6 +126,11 @@ class FailureRecord:
     elapsed_ms: int | None = None
     expected_excerpt: str | None = None
     received_excerpt: str | None = None
+    failing_since: datetime | None = None
+    kind: str | None = None
+    message: str | None = None
+    exit_code: int | None = None
+    duration_seconds: float | None = None
 
 
 def parse_failure_record(data: bytes) -> FailureRecord:
@@ -107,20 +157,32 @@ def parse_failure_record(data: bytes) -> FailureRecord:
         value = document.get(name)
         return value if isinstance(value, int) and not isinstance(value, bool) else None
 
-    failed_at = None
-    failed_at_text = text("failed_at")
-    if failed_at_text:
-        try:
-            failed_at = parse_isoformat(failed_at_text)
-        except ValueError:
-            pass
+    def moment(name: str) -> datetime | None:
+        value = text(name)
+        if value:
+            try:
+                return parse_isoformat(value)
+            except ValueError:
+                pass
+        return None
+
+    def number(name: str) -> float | None:
+        value = document.get(name)
+        finite = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+        return float(value) if finite else None
+
     return FailureRecord(
         reason=one_line(text("reason") or UNKNOWN_REASON, REASON_CODE_MAX_CHARS),
         detail=text("detail") or "",
-        failed_at=failed_at,
+        failed_at=moment("failed_at"),
         url=text("url"),
         http_status=integer("http_status"),
         elapsed_ms=integer("elapsed_ms"),
         expected_excerpt=text("expected_excerpt"),
         received_excerpt=text("received_excerpt"),
+        failing_since=moment("failing_since"),
+        kind=text("kind"),
+        message=text("message"),
+        exit_code=integer("exit_code"),
+        duration_seconds=number("duration_seconds"),
     )

@@ -15,6 +15,7 @@ from check_echo import handler as check_echo
 from check_echo.check import output_key
 from check_echo.outcome import logger as check_echo_logger
 from pulse_echo.layout import ECHO_PREFIX, FAILURE_PREFIX, PULSE_PREFIX
+from pulse_echo.records import JOB_FIELDS
 from pulse_echo.settings import ConfigError
 
 from tests.conftest import TEST_BUCKET, capture_json_logs, load_event
@@ -118,7 +119,8 @@ def test_seed_console_event_with_a_real_bucket_writes_the_echo(env, http_server)
         {"key": "pulse/myhost.json", "host": "myhost", "outcome": "echo", "reason": None}
     ]
     echo = get_json(env, "echo/myhost.json")
-    assert set(echo) == {"checked_at", "url", "http_status", "elapsed_ms"}
+    assert set(echo) == {"checked_at", "kind", "url", "http_status", "elapsed_ms", *JOB_FIELDS}
+    assert echo["kind"] == "probe"
     assert ISO_UTC.fullmatch(echo["checked_at"])
     checked_at = datetime.fromisoformat(echo["checked_at"].replace("Z", "+00:00"))
     assert before <= checked_at <= datetime.now(timezone.utc) + timedelta(seconds=1)
@@ -369,6 +371,9 @@ def test_wrong_body_failure_record_has_the_excerpts(env, http_server, logs):
     failure = get_json(env, "failure/myhost.json")
     assert set(failure) == {
         "failed_at",
+        "failing_since",
+        "kind",
+        *JOB_FIELDS,
         "url",
         "reason",
         "detail",
