@@ -12,9 +12,9 @@
 #   alarms.tf     CloudWatch alarms that watch the watcher
 #   moved.tf      addresses of earlier versions, so that upgrades move and never replace
 #
-# Written against the part of the AWS provider that is the same in 3.39 and
-# 5.x/6.x (docs/DESIGN.md section 4): separate bucket sub-resources, no inline
-# bucket arguments, no inline role policies, no bucket `region`.
+# Written against the part of the AWS provider that is the same in 5.x and 6.x
+# (docs/DESIGN.md section 4): separate bucket sub-resources, no inline bucket
+# arguments, no inline role policies, no bucket `region`, no data.aws_region.
 
 data "aws_partition" "current" {}
 
