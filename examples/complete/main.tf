@@ -84,6 +84,9 @@ module "pulse_echo" {
   alert_webhook_url                = null
   alert_webhook_ssm_parameter_name = aws_ssm_parameter.alert_webhook_url.name
 
+  # The default runtime. python3.14 needs hashicorp/aws 6.20.0 or later.
+  lambda_runtime = "python3.13"
+
   stale_after_minutes       = 15
   check_schedule_expression = "rate(10 minutes)"
   renotify_minutes          = 120
