@@ -131,6 +131,7 @@ resource "aws_lambda_function" "this" {
   role                           = aws_iam_role.this[each.key].arn
   handler                        = each.value.handler
   runtime                        = var.lambda_runtime
+  architectures                  = [var.lambda_architecture]
   filename                       = each.value.package
   source_code_hash               = fileexists(each.value.package) ? filebase64sha256(each.value.package) : null
   memory_size                    = each.value.memory_size

@@ -78,6 +78,18 @@ variable "lambda_runtime" {
   }
 }
 
+variable "lambda_architecture" {
+  type        = string
+  description = "Instruction set of both functions (Lambda's architectures): \"arm64\" (AWS Graviton) or \"x86_64\". arm64 by default: Lambda bills Arm duration 20% below x86, $0.0000133334 against $0.0000166667 per GB-second (US East (N. Virginia), first pricing tier, aws.amazon.com/lambda/pricing as read 2026-03), and both functions are pure Python, so the same zips run on either. Choose x86_64 only in a Region where Lambda offers no arm64."
+  default     = "arm64"
+  nullable    = false
+
+  validation {
+    condition     = contains(["arm64", "x86_64"], var.lambda_architecture)
+    error_message = "The lambda_architecture must be \"arm64\" or \"x86_64\"."
+  }
+}
+
 variable "name_prefix" {
   type        = string
   description = "Prefix of every named resource (functions, roles, log groups, schedule rule, alarms), so that two instances can live in one account and region. Letters, digits, hyphens and underscores, at most 32 characters."

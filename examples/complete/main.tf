@@ -84,8 +84,10 @@ module "pulse_echo" {
   alert_webhook_url                = null
   alert_webhook_ssm_parameter_name = aws_ssm_parameter.alert_webhook_url.name
 
-  # The default runtime. python3.14 needs hashicorp/aws 6.20.0 or later.
-  lambda_runtime = "python3.13"
+  # The defaults: Python 3.13 on AWS Graviton (arm64, 20% cheaper per GB-second than
+  # x86_64). python3.14 needs hashicorp/aws 6.20.0 or later.
+  lambda_runtime      = "python3.13"
+  lambda_architecture = "arm64"
 
   stale_after_minutes       = 15
   check_schedule_expression = "rate(10 minutes)"

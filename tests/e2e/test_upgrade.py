@@ -21,6 +21,7 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -201,6 +202,68 @@ def _upgrade_problems(changes: list[dict[str, Any]], old_addresses: set[str]) ->
     return problems
 
 
+def _planned_changes(terraform: tf.Terraform, plan_file: str) -> list[dict[str, Any]]:
+    """``terraform plan -out=plan_file``, then its module resource changes from ``show -json``."""
+    terraform.run("plan", f"-out={plan_file}", "-input=false", "-no-color")
+    _, plan_json, _ = terraform.run("show", "-json", "-no-color", plan_file)
+    return [
+        change
+        for change in json.loads(plan_json).get("resource_changes", [])
+        if change["mode"] == "managed" and change["address"].startswith(f"module.{MODULE}.")
+    ]
+
+
+def _drift_after_upgrade(changes: list[dict[str, Any]], emulator: tf.Emulator) -> list[str]:
+    """The changes a plan right after the upgrade's apply still wants (empty: none).
+
+    One allowance, for an emulator gap and only while it lasts: moto 5.2 ignores
+    ``Architectures`` in UpdateFunctionCode (real Lambda applies it), so a function
+    moved to another architecture reads back with its old one and the plan wants the
+    move again. That difference alone is let through when the emulator shows the gap.
+    """
+    leftovers = []
+    gap: bool | None = None
+    for change in changes:
+        if change["change"]["actions"] == ["no-op"]:
+            continue
+        if (
+            change["type"] == "aws_lambda_function"
+            and change["change"]["actions"] == ["update"]
+            and _changed_attributes(change["change"]) <= {"architectures", "last_modified"}
+        ):
+            if gap is None:
+                gap = _emulator_ignores_architecture_updates(emulator, change["change"]["before"]["role"])
+            if gap:
+                continue
+        leftovers.append(f"{change['address']}: {'/'.join(change['change']['actions'])}")
+    return leftovers
+
+
+def _emulator_ignores_architecture_updates(emulator: tf.Emulator, role_arn: str) -> bool:
+    """Whether the emulator drops ``Architectures`` from UpdateFunctionCode (tried on a scratch function)."""
+    lambda_client = emulator.boto3_client("lambda")
+    package = io.BytesIO()
+    with zipfile.ZipFile(package, "w") as archive:
+        archive.writestr("probe.py", "def handler(event, context):\n    return None\n")
+    name = f"{PREFIX}-architecture-probe"
+    lambda_client.create_function(
+        FunctionName=name,
+        Runtime="python3.13",
+        Role=role_arn,
+        Handler="probe.handler",
+        Code={"ZipFile": package.getvalue()},
+        Architectures=["x86_64"],
+    )
+    try:
+        lambda_client.update_function_code(
+            FunctionName=name, ZipFile=package.getvalue(), Architectures=["arm64"]
+        )
+        reported = lambda_client.get_function_configuration(FunctionName=name)["Architectures"]
+    finally:
+        lambda_client.delete_function(FunctionName=name)
+    return reported != ["arm64"]
+
+
 @pytest.fixture(scope="module")
 def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tf.Emulator]:
     """An emulator of its own: nothing here can disturb the main deployment's checks."""
@@ -247,14 +310,7 @@ def test_upgrading_a_deployment_of_the_previous_release_moves_every_resource_in_
         # The upgrade: same root, same state, the working tree's module.
         (root / OVERRIDE_FILE).unlink()
         terraform.init()
-        terraform.run("plan", "-out=upgrade.tfplan", "-input=false", "-no-color")
-        _, plan_json, _ = terraform.run("show", "-json", "-no-color", "upgrade.tfplan")
-        changes = [
-            change
-            for change in json.loads(plan_json).get("resource_changes", [])
-            if change["mode"] == "managed" and change["address"].startswith(f"module.{MODULE}.")
-        ]
-
+        changes = _planned_changes(terraform, "upgrade.tfplan")
         problems = _upgrade_problems(changes, old_addresses)
         moved = sorted(
             f"{change['previous_address']} -> {change['address']}"
@@ -266,8 +322,8 @@ def test_upgrading_a_deployment_of_the_previous_release_moves_every_resource_in_
 
         # The plan as saved is what apply does; afterwards nothing is left to change.
         terraform.run("apply", "-input=false", "-no-color", "upgrade.tfplan")
-        code, text = terraform.plan_exit_code()
-        assert code == 0, f"a plan after the upgrade wants changes:\n{text}"
+        leftovers = _drift_after_upgrade(_planned_changes(terraform, "after.tfplan"), emulator)
+        assert not leftovers, "a plan after the upgrade wants changes:\n" + "\n".join(leftovers)
         new_outputs = terraform.outputs()["module"]
         assert {name: new_outputs.get(name) for name in old_outputs} == old_outputs
     finally:
