@@ -21,6 +21,7 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import time
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,6 +29,7 @@ from typing import Any
 
 import pytest
 
+from tests.e2e.conftest import Timings
 from tools import tf
 
 ROOT = tf.ROOT
@@ -283,7 +285,7 @@ def _empty_bucket(emulator: tf.Emulator) -> None:
 
 
 def test_upgrading_a_deployment_of_the_previous_release_moves_every_resource_in_place(
-    emulator: tf.Emulator, tmp_path: Path
+    emulator: tf.Emulator, tmp_path: Path, timings: Timings
 ) -> None:
     new_zips = [ROOT / "build" / f"{name}.zip" for name in ("check_echo", "check_result")]
     missing = [str(path) for path in new_zips if not path.is_file()]
@@ -301,13 +303,14 @@ def test_upgrading_a_deployment_of_the_previous_release_moves_every_resource_in_
     terraform = tf.Terraform(root)
     terraform.init()
     try:
-        terraform.apply()
+        timings.record(f"apply ({PREVIOUS_RELEASE})", terraform.apply())
         old_outputs = terraform.outputs()["module"]
         _, state_json, _ = terraform.run("show", "-json", "-no-color")
         old_addresses = _managed_addresses(json.loads(state_json))
         assert f"module.{MODULE}.aws_lambda_function.check_echo" in old_addresses, sorted(old_addresses)
 
         # The upgrade: same root, same state, the working tree's module.
+        started = time.monotonic()
         (root / OVERRIDE_FILE).unlink()
         terraform.init()
         changes = _planned_changes(terraform, "upgrade.tfplan")
@@ -322,10 +325,11 @@ def test_upgrading_a_deployment_of_the_previous_release_moves_every_resource_in_
 
         # The plan as saved is what apply does; afterwards nothing is left to change.
         terraform.run("apply", "-input=false", "-no-color", "upgrade.tfplan")
+        timings.record("upgrade (init, plan, apply)", time.monotonic() - started)
         leftovers = _drift_after_upgrade(_planned_changes(terraform, "after.tfplan"), emulator)
         assert not leftovers, "a plan after the upgrade wants changes:\n" + "\n".join(leftovers)
         new_outputs = terraform.outputs()["module"]
         assert {name: new_outputs.get(name) for name in old_outputs} == old_outputs
     finally:
         _empty_bucket(emulator)
-        terraform.destroy()
+        timings.record("destroy (upgraded)", terraform.destroy())
