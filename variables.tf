@@ -348,13 +348,13 @@ variable "slack_icon_emoji" {
 
 variable "alert_max_hosts_listed" {
   type        = number
-  description = "Hosts named in one alert message (ALERT_MAX_HOSTS_LISTED); the rest are counted, so 500 hosts going down at once make one readable message."
+  description = "Hosts named in one alert message (ALERT_MAX_HOSTS_LISTED); the rest are counted, so 500 hosts going down at once make one readable message. 0 sends the counts only."
   default     = 20
   nullable    = false
 
   validation {
-    condition     = var.alert_max_hosts_listed >= 1 && floor(var.alert_max_hosts_listed) == var.alert_max_hosts_listed
-    error_message = "The alert_max_hosts_listed must be a whole number >= 1."
+    condition     = var.alert_max_hosts_listed >= 0 && floor(var.alert_max_hosts_listed) == var.alert_max_hosts_listed
+    error_message = "The alert_max_hosts_listed must be a whole number >= 0 (0: counts only)."
   }
 }
 
