@@ -105,6 +105,8 @@ def render_json(rows: list[HostStatus], bucket: str, now: datetime, stale_after_
 
 def render_table(rows: list[HostStatus], bucket: str, now: datetime, stale_after_minutes: float) -> str:
     """A plain-text table: HOST, STATUS, LAST ECHO (age), SINCE (start of the outage), REASON."""
+    if not rows:
+        return no_hosts_yet(bucket)
     header = ("HOST", "STATUS", "LAST ECHO", "SINCE", "REASON")
     lines = [header]
     for row in rows:
@@ -129,6 +131,14 @@ def render_table(rows: list[HostStatus], bucket: str, now: datetime, stale_after
         f"(stale after {stale_after_minutes:g} min, at {isoformat(now)})"
     )
     return "\n".join(text)
+
+
+def no_hosts_yet(bucket: str) -> str:
+    """What an empty bucket (a deployment no host has sent a pulse to) shows, and what to do."""
+    return (
+        f"No hosts yet in s3://{bucket}: nothing under pulse/ or echo/.\n"
+        f"Send a pulse from each host: send-pulse --bucket {bucket} ... (docs/pulses.md)"
+    )
 
 
 def since_cell(row: HostStatus, now: datetime) -> str:
