@@ -110,8 +110,7 @@ def bucket_problem(bucket: str) -> str | None:
         return f"--bucket takes the bucket name, not an s3:// URL (--bucket {name})"
     if not layout.is_valid_bucket_name(bucket):
         return (
-            f"--bucket {bucket!r} is not an S3 bucket name "
-            "(3-63 lowercase letters, digits, dots and hyphens)"
+            f"--bucket {bucket!r} is not an S3 bucket name (3-63 lowercase letters, digits, dots and hyphens)"
         )
     return None
 
