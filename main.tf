@@ -21,7 +21,9 @@ data "aws_partition" "current" {}
 data "aws_caller_identity" "current" {}
 
 locals {
-  package_dir      = var.lambda_package_dir != null ? var.lambda_package_dir : "${path.module}/build"
+  # dist/ holds the committed zips (`make build` writes them), so any module source deploys
+  # with no build step.
+  package_dir      = var.lambda_package_dir != null ? var.lambda_package_dir : "${path.module}/dist"
   check_echo_zip   = "${local.package_dir}/check_echo.zip"
   check_result_zip = "${local.package_dir}/check_result.zip"
 

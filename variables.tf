@@ -118,7 +118,7 @@ variable "force_destroy" {
 
 variable "lambda_package_dir" {
   type        = string
-  description = "Directory holding check_echo.zip and check_result.zip. null means the module's own build/ directory, which `make build` fills."
+  description = "Directory holding check_echo.zip and check_result.zip. null (the default) deploys the module's own dist/ directory: the zips committed with each release, so no build step is needed. Set it only to deploy zips you built yourself (`python3 tools/build_zips.py DIR`)."
   default     = null
 }
 

@@ -50,7 +50,7 @@ from tools.httpserver import LocalHttpServer, start_http_server  # noqa: E402
 from tools.lambda_service import DeployedFunction, PulseRouter, scheduled_event  # noqa: E402
 
 BUCKET = "pulse-echo-demo"
-BUILD_DIR = ROOT / "build"
+PACKAGE_DIR = ROOT / "dist"  # the module's own zips, as every user deploys them
 WEBHOOK_PATH = "/slack"
 TEXT_PLAIN = {"Content-Type": "text/plain; charset=utf-8"}
 STALE_AFTER_MINUTES = 15  # the module's defaults: the demo shows them, not settings made for it
@@ -131,7 +131,7 @@ class Demo:
         # deployed code and the code run here differ.
         self.package_dir.mkdir()
         for name in ("check_echo", "check_result"):
-            shutil.copyfile(BUILD_DIR / f"{name}.zip", self.package_dir / f"{name}.zip")
+            shutil.copyfile(PACKAGE_DIR / f"{name}.zip", self.package_dir / f"{name}.zip")
         self.emulator = tf.Emulator(log_path=self.workdir / "moto_server.log")
         self.emulator.start()  # assigned first: a Ctrl-C while it starts still stops it
         say(f"AWS emulator (moto) listening on {self.emulator.endpoint}; nothing here reaches real AWS.")
@@ -361,9 +361,9 @@ class Demo:
 
 def main() -> int:
     print(INTRO, flush=True)
-    missing = [name for name in ("check_echo", "check_result") if not (BUILD_DIR / f"{name}.zip").is_file()]
+    missing = [name for name in ("check_echo", "check_result") if not (PACKAGE_DIR / f"{name}.zip").is_file()]
     if missing:
-        print(f"build/{missing[0]}.zip is missing: run `make demo` (it builds them)", file=sys.stderr)
+        print(f"dist/{missing[0]}.zip is missing: run `make demo` (it builds them)", file=sys.stderr)
         return 1
     signal.signal(signal.SIGINT, on_sigint)
     workdir = Path(tempfile.mkdtemp(prefix="pulse-echo-demo-"))
