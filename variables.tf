@@ -104,7 +104,7 @@ variable "name_prefix" {
 
 variable "tags" {
   type        = map(string)
-  description = "Tags applied to every taggable resource (bucket, functions, roles, log groups, schedule rule, alarms)."
+  description = "Tags applied to every taggable resource (bucket, functions, roles, log groups, schedule rule, alarms). The module adds pulse-echo:bucket = bucket_name to them, which tells two instances apart."
   default     = {}
   nullable    = false
 }
