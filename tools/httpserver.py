@@ -142,10 +142,10 @@ class _QuietServer(ThreadingHTTPServer):
         super().handle_error(request, client_address)
 
 
-def start_http_server() -> tuple[LocalHttpServer, Callable[[], None]]:
-    """Start a server on 127.0.0.1:<free port>; return it and the function that stops it."""
-    state = LocalHttpServer(host="127.0.0.1", port=0)
-    httpd = _QuietServer(("127.0.0.1", 0), _make_handler(state))
+def start_http_server(port: int = 0) -> tuple[LocalHttpServer, Callable[[], None]]:
+    """Start a server on 127.0.0.1:``port`` (0: a free one); return it and the function that stops it."""
+    state = LocalHttpServer(host="127.0.0.1", port=port)
+    httpd = _QuietServer(("127.0.0.1", port), _make_handler(state))
     httpd.daemon_threads = True
     state.port = httpd.server_address[1]
     thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
