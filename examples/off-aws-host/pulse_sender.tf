@@ -13,6 +13,10 @@ variable "pulse_sender_user_name" {
 resource "aws_iam_user" "pulse_sender" {
   name = var.pulse_sender_user_name
   path = "/pulse-echo/"
+
+  # Its access keys are made outside Terraform; AWS refuses to delete a user that still
+  # has keys, so `terraform destroy` deletes them with it (the hosts' pulses then stop).
+  force_destroy = true
 }
 
 # s3:PutObject on pulse/* of the bucket, nothing else (the module's output).
