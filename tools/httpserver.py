@@ -23,7 +23,8 @@ class Route:
 
     ``responses`` is consumed in order, the last one repeating; each is
     (status, headers, body). ``delay`` seconds are slept before answering;
-    ``handler`` overrides everything and writes the response itself.
+    ``handler`` overrides everything and writes the response itself (the request's body,
+    already read, is its ``request_body``).
     """
 
     responses: list[tuple[int, dict[str, str], bytes]]
@@ -103,6 +104,7 @@ def _make_handler(server: LocalHttpServer) -> type[BaseHTTPRequestHandler]:
             if route.delay:
                 time.sleep(route.delay)
             if route.handler is not None:
+                self.request_body = body  # already read: the handler finds it here
                 route.handler(self)
                 return
             status, headers, payload = route.responses[index]

@@ -16,6 +16,8 @@ from their deployed zips. The walk-through: docs/local.md.
                                                the bucket's notification says
     python tools/local.py invoke check_result [--test-alert] [--function NAME]
                                                a scheduled run (or the test alert) of check_result
+    python tools/local.py tool pulse-status|pulse-forget ARGS...
+                                               an operator tool, on the emulator and its clock
     python tools/local.py clock [+DURATION]    show the emulator's time, or move it forward
                                                (+20m, +2h, +90s; a bare number is minutes)
     python tools/local.py status               is it running, where, at what time
@@ -177,6 +179,8 @@ def env(_: argparse.Namespace) -> None:
     }
     for name, value in variables.items():
         print(f"export {name}={shlex.quote(value)}")
+    # Last on PATH: the virtual environment's aws CLI, for send-pulse, when there is no other.
+    print(f'export PATH="$PATH":{shlex.quote(str(Path(sys.executable).parent))}')
 
 
 def terraform(arguments: list[str]) -> int:
@@ -194,7 +198,7 @@ def serve(args: argparse.Namespace) -> None:
     server, stop = start_http_server(port=args.port)
 
     def received(request: Any) -> None:
-        body = request.rfile.read(int(request.headers.get("Content-Length") or 0))
+        body = request.request_body
         try:
             document = json.loads(body)
             text = document.get("text") if isinstance(document, dict) and "schema" not in document else None
@@ -308,6 +312,30 @@ def _report(invocation: Invocation) -> None:
         print(f"   error: {(invocation.error or '').strip()}")
 
 
+def tool(arguments: list[str]) -> int:
+    """Run an operator tool (pyproject's [project.scripts]) in this process, with the
+    emulator's environment and its clock: the tools read the time from the machine."""
+    import importlib
+
+    import time_machine
+
+    scripts = _project_scripts()
+    if not arguments or arguments[0] not in scripts:
+        raise LocalError(f"name an operator tool: {', '.join(sorted(scripts))}")
+    emulator = _attached(_require())
+    os.environ.update(emulator.client_environment())
+    module, _, function = scripts[arguments[0]].partition(":")
+    with time_machine.travel(emulator.now(), tick=True):
+        return int(getattr(importlib.import_module(module), function)(arguments[1:]) or 0)
+
+
+def _project_scripts() -> dict[str, str]:
+    """pyproject.toml's [project.scripts]: command -> "module:function"."""
+    text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    table = re.search(r"^\[project\.scripts\]\n(.*?)(?:^\[|\Z)", text, re.M | re.S)
+    return dict(re.findall(r'^([\w-]+)\s*=\s*"([\w.]+:\w+)"', table[1] if table else "", re.M))
+
+
 DURATION = re.compile(r"\+?(\d+(?:\.\d+)?)([smhd]?)")
 UNIT_SECONDS = {"s": 1, "m": 60, "": 60, "h": 3600, "d": 86400}
 
@@ -378,8 +406,9 @@ def parser() -> argparse.ArgumentParser:
     commands.add_parser("env", help="print export lines for the aws CLI, the tools, terraform").set_defaults(
         run=env
     )
-    # Only for --help: main() passes everything after `terraform` to Terraform as it is.
+    # Only for --help: main() passes everything after `terraform` (`tool`) on as it is.
     commands.add_parser("terraform", help="run Terraform here with the offline configuration")
+    commands.add_parser("tool", help="run pulse-status or pulse-forget on the emulator and its clock")
     command = commands.add_parser("serve", help="a webhook receiver and a health URL, in the foreground")
     command.add_argument("--port", type=int, default=DEFAULT_SERVE_PORT)
     command.set_defaults(run=serve)
@@ -402,6 +431,8 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str]) -> int:
     if argv[:1] == ["terraform"]:
         command = lambda: terraform(argv[1:])  # noqa: E731 - Terraform's own options, untouched
+    elif argv[:1] == ["tool"]:
+        command = lambda: tool(argv[1:])  # noqa: E731 - the tool's own options, untouched
     else:
         args = parser().parse_args(argv)
         command = lambda: args.run(args)  # noqa: E731
