@@ -21,6 +21,7 @@ import os
 import re
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -88,16 +89,7 @@ class Trial:
         if ">" in words:  # `pe-local provider > provider.tf`
             stdout_file = self.root / words[-1]
             words = words[: words.index(">")]
-        result = subprocess.run(
-            words,
-            cwd=self.root,
-            env=env or self.user_env or self.env,
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=False,
-        )
+        result = run_in_own_group(words, cwd=self.root, env=env or self.user_env or self.env)
         if stdout_file is not None:
             stdout_file.write_text(result.stdout, encoding="utf-8")
         return result
@@ -106,6 +98,30 @@ class Trial:
         """What `pe-local serve` printed so far."""
         assert self.serve_log is not None
         return self.serve_log.read_text(encoding="utf-8")
+
+
+def run_in_own_group(
+    words: list[str], *, cwd: Path, env: dict[str, str], timeout: float = 600
+) -> subprocess.CompletedProcess[str]:
+    """Run ``words`` in a process group of its own; on timeout, kill the whole group (Terraform's
+    child processes too, which a plain timeout would leave running), then fail."""
+    with subprocess.Popen(
+        words,
+        cwd=cwd,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    ) as process:
+        try:
+            stdout, stderr = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
+            raise AssertionError(f"{words} did not finish in {timeout:.0f} s") from None
+    return subprocess.CompletedProcess(words, process.returncode, stdout, stderr)
 
 
 def _plain(text: str) -> str:
