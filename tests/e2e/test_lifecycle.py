@@ -15,6 +15,8 @@ from tools.build_zips import code_sha256
 from tools.httpserver import LocalHttpServer
 from tools.lambda_service import DeployedFunction, scheduled_event
 
+ROOT = tf.ROOT
+
 
 def _plain(text: str) -> str:
     """Terraform's diagnostics without box drawing and line wrapping."""
@@ -343,3 +345,15 @@ def test_a_second_instance_with_the_same_name_prefix_fails_at_plan_and_leaves_th
     assert expected in errors, errors
     assert 'docs/deployment.md, "Several instances in one account"' in errors
     assert _instance_snapshot(deployment) == before
+
+    # docs/deployment.md shows the same message, for its own names.
+    message = errors[
+        errors.index("The name_prefix") : errors.index('Several instances in one account").') + 35
+    ]
+    documented = (
+        message.replace(MAIN_BUCKET, "acme-pulse")
+        .replace(str(MINIMAL_ARGUMENTS["bucket_name"]), "acme-pulse-staging")
+        .replace(MAIN_PREFIX, "pulse-echo")
+    )
+    page = _plain((ROOT / "docs" / "deployment.md").read_text(encoding="utf-8"))
+    assert documented in page, f"docs/deployment.md should show:\n{documented}"

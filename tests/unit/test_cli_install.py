@@ -140,3 +140,10 @@ def test_a_bucket_argument_that_is_not_a_bucket_name_is_one_line_and_status_2(
 def test_the_bucket_check_accepts_every_name_the_module_accepts() -> None:
     for name in ("my-pulse-echo-bucket", "pulse.echo.example.com", "a1b", "x" * 63):
         assert cli_aws.bucket_problem(name) is None, name
+
+
+def test_the_documented_empty_bucket_answer_is_what_pulse_status_prints() -> None:
+    page = (ROOT / "docs" / "deployment.md").read_text(encoding="utf-8")
+    lines = [line.strip() for line in page.splitlines()]  # inside a list item
+    for line in no_hosts_yet("my-pulse-echo-bucket").splitlines():
+        assert line in lines, f"docs/deployment.md should show: {line}"
