@@ -55,7 +55,7 @@ DUMMY_CREDENTIALS = {
 #
 # 3. IAM ListServiceSpecificCredentials, which moto 5.2 does not implement (it
 #    answers 500). The AWS provider calls it to destroy an aws_iam_user with
-#    force_destroy (examples/off-aws-host) and retries a 500 for minutes. No
+#    force_destroy (examples/hosts) and retries a 500 for minutes. No
 #    user here has such credentials: the answer is an empty list, or
 #    NoSuchEntity for an unknown user, as AWS gives.
 _MOTO_BOOTSTRAP = """

@@ -24,8 +24,7 @@ from pulse_echo.logs import log
 from pulse_echo.times import isoformat
 
 from . import alert as alerts
-from .delivery import LOGGER, resolve_webhook_url
-from .webhook import post_json
+from .delivery import LOGGER, post_payload, resolve_webhook_url
 
 if TYPE_CHECKING:
     from .handler import Config
@@ -125,15 +124,7 @@ def send_test_alert(
             icon_emoji=config.slack_icon_emoji,
         )
     try:
-        post_json(
-            webhook_url,
-            alerts.encode(payload),
-            timeout_seconds=config.webhook_timeout_seconds,
-            max_attempts=config.webhook_max_attempts,
-            sleep=sleep,
-            logger=LOGGER,
-            deadline=deadline,
-        )
+        post_payload(config, webhook_url, payload, sleep=sleep, deadline=deadline)
         delivered.append("webhook")
     except Exception as exc:  # noqa: BLE001 - reported below, after SNS was tried too
         failures.append(f"webhook at {urls.url_host(webhook_url)}: {exc}")

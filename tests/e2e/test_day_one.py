@@ -2,7 +2,7 @@
 
 A root module of their own calls the module through a ``git::file://`` source pinned to this
 repository's HEAD commit: Terraform clones it with git and deploys the committed dist/ zips,
-with no build step. Beside it, the IAM user of examples/off-aws-host, whose key is made
+with no build step. Beside it, the IAM user of examples/hosts, whose key is made
 with the AWS CLI and used from an AWS CLI profile, as that example's README says. The
 commands are docs/local.md's (DOCUMENTED: a test checks the page shows each one), run as
 subprocesses in the page's order with ``tools/local.py`` on its own emulator (a temporary
@@ -37,7 +37,7 @@ from tools.build_zips import code_sha256
 
 ROOT = tf.ROOT
 LOCAL_PAGE = ROOT / "docs" / "local.md"
-OFF_AWS_EXAMPLE = ROOT / "examples" / "off-aws-host"
+HOSTS_EXAMPLE = ROOT / "examples" / "hosts"
 BUCKET = "my-pulse-echo-bucket"
 DOCUMENTED_PORT = "8787"
 SENDER = "pulse-echo-pulse-sender"
@@ -184,7 +184,7 @@ def trial(tmp_path_factory: pytest.TempPathFactory, timings: Timings) -> Iterato
             f'source = "git::file://{ROOT}?ref={commit}"',
         )
         (root / "main.tf").write_text(main_tf.replace(DOCUMENTED_PORT, trial.port), encoding="utf-8")
-        shutil.copy(OFF_AWS_EXAMPLE / "pulse_sender.tf", root)  # as docs/local.md says
+        shutil.copy(HOSTS_EXAMPLE / "pulse_sender.tf", root)  # as docs/local.md says
         _ok(trial.run("pe-local provider > provider.tf"))
         started = time.monotonic()
         _ok(trial.run("pe-local terraform init"))
@@ -261,7 +261,7 @@ def test_the_documented_commands_run_a_hosts_pulse_through_both_functions(trial:
     trial.user_env = _user_env(trial)
     assert trial.user_env["AWS_ENDPOINT_URL"].startswith("http://127.0.0.1:")
 
-    # The host outside AWS: its key made with the AWS CLI, kept in a profile (examples/off-aws-host).
+    # The host outside AWS: its key made with the AWS CLI, kept in a profile (examples/hosts).
     key_id, secret = _create_key(trial)
     aws_dir = trial.home / ".aws"
     aws_dir.mkdir(exist_ok=True)
@@ -341,6 +341,6 @@ def test_the_pages_show_every_command_this_test_runs() -> None:
     assert missing == [], f"docs/local.md does not show: {missing}"
     order = [blocks.index(line) for line in DOCUMENTED]
     assert order == sorted(order), "docs/local.md shows the commands in another order"
-    readme = (OFF_AWS_EXAMPLE / "README.md").read_text(encoding="utf-8").replace("\\\n  ", "")
+    readme = (HOSTS_EXAMPLE / "README.md").read_text(encoding="utf-8").replace("\\\n  ", "")
     assert CREATE_KEY in readme
     assert "[pulse-echo]\naws_access_key_id = AKIA..." in readme

@@ -19,7 +19,7 @@ import tomllib
 from pulse_echo_cli import aws as cli_aws
 from pulse_echo_cli.status import no_hosts_yet
 
-from tests.helpers import ROOT, SCRIPTS, assert_one_line_error, cli_env, s3_with_bucket
+from tests.helpers import ROOT, assert_one_line_error, cli_env, run_cli, run_command, s3_with_bucket
 
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
 COMMANDS = sorted(PYPROJECT["project"]["scripts"])
@@ -62,16 +62,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def run_installed(
     installed: Path, command: str, args: list[str], env: dict[str, str], cwd: Path
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(installed / "bin" / command), *args],
-        env={**env, "PYTHONPATH": str(installed)},
-        cwd=cwd,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return run_command([str(installed / "bin" / command), *args], {**env, "PYTHONPATH": str(installed)}, cwd)
 
 
 def test_installing_the_repository_gives_every_command(installed: Path) -> None:
@@ -124,14 +115,8 @@ def test_a_bucket_argument_that_is_not_a_bucket_name_is_one_line_and_status_2(
     command: str, bucket: str, words: str, tmp_path: Path
 ) -> None:
     """Refused before any AWS call: no credentials or endpoint are needed to be told."""
-    result = subprocess.run(
-        [str(SCRIPTS / command), "--bucket", bucket, *other_arguments(command)],
-        env=cli_env(tmp_path, None, credentials=False),
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+    result = run_cli(
+        command, ["--bucket", bucket, *other_arguments(command)], cli_env(tmp_path, None, credentials=False)
     )
     assert (result.returncode, result.stdout) == (2, ""), result.stderr
     assert_one_line_error(command, result.stderr, words)

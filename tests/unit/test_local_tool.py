@@ -13,23 +13,15 @@ from pathlib import Path
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.helpers import ROOT, assert_one_line_error
+from tests.helpers import ROOT, assert_one_line_error, run_command
 from tools import tf
 
 LOCAL = ROOT / "tools" / "local.py"
 
 
 def local(state_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, str(LOCAL), *args],
-        env={**os.environ, "PULSE_ECHO_LOCAL_DIR": str(state_dir)},
-        cwd=state_dir.parent,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    environment = {**os.environ, "PULSE_ECHO_LOCAL_DIR": str(state_dir)}
+    return run_command([sys.executable, str(LOCAL), *args], environment, state_dir.parent, timeout=120)
 
 
 def test_the_emulator_outlives_up_until_down_and_leaves_no_process(tmp_path: Path) -> None:

@@ -1,5 +1,7 @@
-# The hosts' side: a role EC2 instances assume, allowed to write pulses and nothing
-# else, and the instance profile that carries it. Hosts that already have a role: attach
+# Hosts on EC2: a role EC2 instances assume, allowed to write pulses and nothing else,
+# and the instance profile that carries it. send-pulse on them needs no key: the AWS CLI
+# takes the role's temporary credentials from the instance metadata service, and AWS
+# rotates them. Hosts that already have a role: attach
 # aws_iam_role_policy.pulse_writer to that role instead, and drop the other two.
 
 data "aws_iam_policy_document" "ec2_assume_role" {

@@ -1,10 +1,11 @@
-# Monitored hosts on EC2: an instance profile whose role may write pulses and nothing
-# else. Copy this directory, point `source` at the module (a git:: URL with
-# ?ref=<release>, or a path), set the variables, then
+# pulse-echo and the permissions of the monitored hosts, both ways: hosts on EC2 take
+# a role through an instance profile (instance_profile.tf), hosts outside AWS use an IAM
+# user's access key from an AWS CLI profile (pulse_sender.tf). Each may write pulses and
+# nothing else; delete the file of the way you do not need. Copy this directory, point
+# `source` at the module (a git:: URL with ?ref=<release>, or a path), set the
+# variables, then
 #   terraform init && terraform apply
-# and launch (or associate) your instances with the instance profile this prints.
-# send-pulse on them needs no key: the AWS CLI takes the role's temporary credentials
-# from the instance metadata service, and AWS rotates them.
+# and, for hosts outside AWS, create the user's access key as README.md says.
 
 terraform {
   required_version = ">= 1.3.0"

@@ -1,4 +1,4 @@
-# The hosts' side: an IAM user allowed to write pulses and nothing else. Its access key
+# Hosts outside AWS: an IAM user allowed to write pulses and nothing else. Its access key
 # is not made here: an aws_iam_access_key would keep the secret key in the Terraform
 # state, in plain text, for anyone who can read the state. Create the key with the AWS
 # CLI and put it straight into the host's profile (README.md): the secret then exists
