@@ -4,7 +4,8 @@
 for until it answers, stopped (and reaped) on ``stop()`` / context exit. Three
 changes to moto, made by its bootstrap (_MOTO_BOOTSTRAP): IAM's rule for
 condition keys a request lacks, a clock that ``shift_clock`` moves
-forward, and IAM's ListServiceSpecificCredentials. ``tools.tf`` re-exports ``Emulator`` (the harness's public name).
+forward, and IAM's ListServiceSpecificCredentials. ``tools.tf`` re-exports
+``Emulator`` (the harness's public name).
 """
 
 from __future__ import annotations
