@@ -385,7 +385,7 @@ def main() -> int:
             shutil.rmtree(workdir, ignore_errors=True)
     if status == 0:
         print(flush=True)
-        say("Done. To use the module from your own Terraform, see the README (Usage).")
+        say("Done. The same from a root module of your own: docs/local.md; on AWS: the README (Usage).")
     return status
 
 
