@@ -102,13 +102,18 @@ def running() -> Running | None:
 
 
 def _alive(pid: int) -> bool:
+    """Whether ``pid`` runs: it exists and (where /proc tells) has not exited unreaped."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8").rsplit(") ", 1)[1][:1]
+    except (OSError, IndexError):
+        return True
+    return state != "Z"
 
 
 def _is_emulator(running: Running) -> bool:
@@ -376,20 +381,11 @@ def down(_: argparse.Namespace) -> None:
     os.kill(found.pid, signal.SIGTERM)
     deadline = time.monotonic() + 10
     while _alive(found.pid) and time.monotonic() < deadline:
-        _reap(found.pid)
         time.sleep(0.1)
     if _alive(found.pid):
         os.kill(found.pid, signal.SIGKILL)
     state_file().unlink(missing_ok=True)
     print(f"The emulator (pid {found.pid}) is stopped; everything it held is gone.")
-
-
-def _reap(pid: int) -> None:
-    """Collect the emulator's exit status when this process is its parent (tests)."""
-    try:
-        os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass
 
 
 # --- command line ---

@@ -32,6 +32,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.conftest import Timings
+from tools import local as local_tool
 from tools import tf
 from tools.build_zips import code_sha256
 
@@ -324,15 +325,7 @@ def test_removing_it_takes_an_emptied_bucket_and_leaves_nothing(trial: Trial, ti
 
     pid = int(re.search(r'"pid": (\d+)', (trial.home / "local" / "emulator.json").read_text())[1])
     assert "is stopped" in _ok(trial.run("pe-local down"))
-    assert not Path(f"/proc/{pid}").exists() or _zombie(pid), f"the emulator (pid {pid}) still runs"
-
-
-def _zombie(pid: int) -> bool:
-    """A process that exited and waits to be reaped by its parent (not ours to reap)."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1].startswith("Z")
-    except OSError:
-        return True
+    assert not local_tool._alive(pid), f"the emulator (pid {pid}) still runs"
 
 
 def test_the_pages_show_every_command_this_test_runs() -> None:

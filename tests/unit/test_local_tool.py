@@ -14,6 +14,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.helpers import ROOT, assert_one_line_error, run_command
+from tools import local as local_tool
 from tools import tf
 
 LOCAL = ROOT / "tools" / "local.py"
@@ -46,6 +47,7 @@ def test_the_emulator_outlives_up_until_down_and_leaves_no_process(tmp_path: Pat
         stopped = local(state, "down")
     assert stopped.returncode == 0, stopped.stderr
     assert f"pid {pid}" in stopped.stdout
+    assert not local_tool._alive(pid), f"the emulator (pid {pid}) still runs"
     assert not (state / "emulator.json").exists()
     assert "No emulator is running" in local(state, "status").stdout
 
