@@ -90,6 +90,8 @@ locals {
   check_result_environment = merge(
     local.common_environment,
     {
+      # check_result reads each changed pulse (its threshold, kind and pause) as check_echo does.
+      PULSE_MAX_BYTES         = tostring(var.pulse_max_bytes)
       STALE_AFTER_MINUTES     = tostring(var.stale_after_minutes)
       RENOTIFY_MINUTES        = tostring(var.renotify_minutes)
       ALERT_WEBHOOK_FORMAT    = var.alert_webhook_format
@@ -463,6 +465,18 @@ data "aws_iam_policy_document" "check_result" {
     resources = [
       "${aws_s3_bucket.this.arn}/failure/*",
       "${aws_s3_bucket.this.arn}/state/*",
+    ]
+  }
+
+  # A changed pulse (its listing ETag differs from the pulse index in state/)
+  # is read for the host's threshold, kind and pause; a recovered job's echo
+  # for what it reported.
+  statement {
+    sid     = "ReadPulsesAndEchoes"
+    actions = ["s3:GetObject"]
+    resources = [
+      "${aws_s3_bucket.this.arn}/pulse/*",
+      "${aws_s3_bucket.this.arn}/echo/*",
     ]
   }
 
