@@ -1,10 +1,10 @@
-"""S3 access for check_result (and the host-side scripts): listings, failure records,
-the state document and the run lease.
+"""S3 access for check_result (and the operator tools): listings, records, pulses, the state
+document, the pulse index, the operator's pauses and the run lease.
 
-Cost per run (issue "Alerts an on-call team can trust"): one ListObjectsV2 page
-per 1,000 keys of each listed prefix, a constant handful of requests for the
-state and the lease, and one GET per failure record a message quotes. Nothing
-here reads one object per host.
+Cost per run (DESIGN §2b): one ListObjectsV2 page per 1,000 keys of each
+listed prefix, a constant handful of requests for the state, the pulse index,
+the pauses and the lease, one GET per changed pulse (bounded), and one GET per
+record a message quotes. Nothing here reads one object per host on every run.
 
 Conditional writes follow the S3 user guide ("How to prevent object overwrites
 with conditional writes"; "How to perform conditional deletes"): PutObject
@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
@@ -29,18 +29,36 @@ from pulse_echo.layout import (
     ECHO_PREFIX,
     FAILURE_PREFIX,
     LEASE_KEY,
+    PAUSES_KEY,
+    PULSE_INDEX_KEY,
     PULSE_PREFIX,
     STATE_KEY,
     host_from_key,
     key_for,
 )
 from pulse_echo.logs import get_logger, log
-from pulse_echo.records import FAILURE_RECORD_MAX_BYTES, FailureRecord, parse_failure_record
+from pulse_echo.records import (
+    ECHO_RECORD_MAX_BYTES,
+    FAILURE_RECORD_MAX_BYTES,
+    EchoRecord,
+    FailureRecord,
+    parse_echo_record,
+    parse_failure_record,
+)
 from pulse_echo.text import JsonError, decode_json
 from pulse_echo.times import isoformat, parse_isoformat
 
 from .model import Observation, observations_from_listings
-from .state import HostState, PendingSns, StateFormatError, decode_state_document, encode_state
+from .pauses import Pauses, PausesFormatError, decode_pauses, encode_pauses
+from .pulses import IndexFormatError, PulseEntry, decode_index, encode_index, index_entry
+from .state import (
+    HostState,
+    PendingSns,
+    StateDocument,
+    StateFormatError,
+    decode_state_document,
+    encode_state,
+)
 
 PAGE_SIZE = 1000
 LEASE_MAX_BYTES = 4096
@@ -48,6 +66,8 @@ LEASE_MAX = timedelta(seconds=settings.RUN_LEASE.maximum)  # type: ignore[arg-ty
 """No lease is honoured for longer than this (a day) after it was taken, whatever ``expires_at``
 it claims (check_result's RUN_LEASE_SECONDS is at most this too)."""
 STATE_MAX_BYTES = 64 * 1024 * 1024
+"""The largest state document, pulse index or pauses document read (each is logged and read as
+empty beyond it)."""
 
 LOGGER = get_logger("pulse_echo.store")  # the name every log line carries since 0.1
 
@@ -70,6 +90,18 @@ class StoredState:
     etag: str | None
     unreadable: bool = False
     pending_sns: tuple[PendingSns, ...] = ()
+    stale_after_minutes: float | None = None
+    """The module's threshold, as the run that wrote the document had it (None: not recorded)."""
+
+
+@dataclass(frozen=True)
+class Stored:
+    """A document of ``state/`` as read: its decoded ``value``, its ``etag`` (None: absent) and
+    whether it existed but could not be read (``unreadable``: ``value`` is then the empty one)."""
+
+    value: object
+    etag: str | None
+    unreadable: bool = False
 
 
 @dataclass(frozen=True)
@@ -98,8 +130,9 @@ class Store:
 
     # --- listings ---
 
-    def list_hosts(self, prefix: str) -> dict[str, datetime]:
-        """List ``<prefix><host>.json`` into ``{host: LastModified (aware UTC)}``.
+    def list_hosts(self, prefix: str, *, etags: dict[str, str] | None = None) -> dict[str, datetime]:
+        """List ``<prefix><host>.json`` into ``{host: LastModified (aware UTC)}`` (and each
+        one's ETag into ``etags``, when given).
 
         Uses the ListObjectsV2 paginator, 1,000 keys a page. Keys come from
         botocore already decoded (it asks for ``EncodingType=url`` and decodes
@@ -124,6 +157,8 @@ class Store:
                         examples.append(item["Key"])
                     continue
                 hosts[host] = item["LastModified"].astimezone(timezone.utc)
+                if etags is not None:
+                    etags[host] = item.get("ETag", "")
         if skipped:
             log(
                 self.logger,
@@ -137,12 +172,79 @@ class Store:
         return hosts
 
     def list_observations(self) -> dict[str, Observation]:
-        """List ``echo/``, ``pulse/`` and ``failure/`` and join them per host (see model.py)."""
+        """List ``echo/``, ``pulse/`` (with the pulses' ETags) and ``failure/`` and join them per
+        host (see model.py)."""
+        etags: dict[str, str] = {}
         return observations_from_listings(
             echoes=self.list_hosts(ECHO_PREFIX),
-            pulses=self.list_hosts(PULSE_PREFIX),
+            pulses=self.list_hosts(PULSE_PREFIX, etags=etags),
             failures=self.list_hosts(FAILURE_PREFIX),
+            pulse_etags=etags,
         )
+
+    # --- pulses ---
+
+    def read_pulses(self, hosts: Iterable[str], *, now: datetime, max_bytes: int) -> dict[str, PulseEntry]:
+        """GET ``pulse/<host>.json`` for each host (the caller bounds them) and index it
+        (pulses.index_entry, with the ETag of what was read): a pulse over ``max_bytes`` is not
+        read and, like one that does not parse, is indexed ``invalid``; one deleted meanwhile is
+        left out."""
+        entries = {}
+        for host in hosts:
+            found = self._get(key_for(PULSE_PREFIX, host), max_bytes)
+            if found is not None:
+                entries[host] = index_entry(found[0], found[1], now)
+        return entries
+
+    def read_pulse_index(self) -> Stored:
+        """GET ``state/pulses.json``: a Stored whose value is ``{host: PulseEntry}``."""
+        return self._read_document(
+            PULSE_INDEX_KEY,
+            decode_index,
+            IndexFormatError,
+            "pulse index unreadable; every pulse is read again",
+            "pulse_index_reset",
+            {},
+        )
+
+    def write_pulse_index(self, entries: dict[str, PulseEntry], *, etag: str | None, now: datetime) -> str:
+        """PUT the pulse index over the version read (see write_state's conditions); returns the
+        new ETag, or raises StateConflictError."""
+        return self._put_conditional(PULSE_INDEX_KEY, encode_index(entries, updated_at=now), etag)
+
+    # --- the operator's pauses ---
+
+    def read_pauses(self) -> Stored:
+        """GET ``state/pauses.json``: a Stored whose value is a Pauses (empty when absent or
+        unreadable: a pause that cannot be read silences nothing)."""
+        return self._read_document(
+            PAUSES_KEY,
+            decode_pauses,
+            PausesFormatError,
+            "operator pauses unreadable; no host is paused by them",
+            "pauses_unreadable",
+            Pauses(),
+        )
+
+    def write_pauses(self, pauses: Pauses, *, etag: str | None, now: datetime) -> str:
+        """PUT the pauses over the version read (pulse-pause only; see write_state's conditions);
+        returns the new ETag, or raises StateConflictError."""
+        return self._put_conditional(PAUSES_KEY, encode_pauses(pauses, updated_at=now), etag)
+
+    # --- echo records ---
+
+    def read_echoes(self, hosts: Iterable[str]) -> dict[str, EchoRecord]:
+        """GET ``echo/<host>.json`` for each host (the caller bounds them); one that is gone, too
+        large or unreadable is left out (logged): it only adds words to a recovery."""
+        records = {}
+        for host in dict.fromkeys(hosts):
+            found = self._get(key_for(ECHO_PREFIX, host), ECHO_RECORD_MAX_BYTES)
+            try:
+                if found is not None:
+                    records[host] = parse_echo_record(found[0] or b"")
+            except ValueError as exc:
+                log(self.logger, logging.WARNING, "unreadable echo record", host=host, reason=str(exc))
+        return records
 
     # --- failure records ---
 
@@ -175,7 +277,7 @@ class Store:
     # --- state document ---
 
     def read_state(self) -> StoredState:
-        """GET ``state/status.json``: ``StoredState(hosts, etag)``; absent gives ``({}, None)``.
+        """GET ``state/status.json``: ``StoredState(hosts, etag, ...)``; absent gives ``({}, None)``.
 
         A document that does not parse, or is over STATE_MAX_BYTES (not read),
         is logged as an error and read as empty (hosts that are down are then
@@ -184,24 +286,22 @@ class Store:
         pulse-echo's document after a downgrade): raising instead would fail
         every run until someone deleted it.
         """
-        found = self._get(STATE_KEY, STATE_MAX_BYTES)
-        if found is None:
-            return StoredState(hosts={}, etag=None)
-        data, etag = found
-        try:
-            if data is None:
-                raise StateFormatError(f"state document is larger than {STATE_MAX_BYTES} bytes")
-            document = decode_state_document(data)
-        except StateFormatError as exc:
-            log(
-                self.logger,
-                logging.ERROR,
-                "state document unreadable; starting from an empty state",
-                outcome="state_reset",
-                reason=str(exc),
-            )
-            return StoredState(hosts={}, etag=etag, unreadable=True)
-        return StoredState(hosts=document.hosts, etag=etag, pending_sns=document.pending_sns)
+        stored = self._read_document(
+            STATE_KEY,
+            decode_state_document,
+            StateFormatError,
+            "state document unreadable; starting from an empty state",
+            "state_reset",
+        )
+        document = stored.value
+        if not isinstance(document, StateDocument):
+            return StoredState(hosts={}, etag=stored.etag, unreadable=stored.unreadable)
+        return StoredState(
+            hosts=document.hosts,
+            etag=stored.etag,
+            pending_sns=document.pending_sns,
+            stale_after_minutes=document.stale_after_minutes,
+        )
 
     def write_state(
         self,
@@ -211,31 +311,62 @@ class Store:
         run_id: str,
         now: datetime,
         pending_sns: Sequence[PendingSns] = (),
+        stale_after_minutes: float | None = None,
     ) -> str:
-        """PUT the state (with ``pending_sns``: pass the ones read to keep them), only over
-        the version read (``If-Match: etag``) or only if still absent (``If-None-Match: *``
-        when ``etag`` is None). Returns the new ETag.
+        """PUT the state (with ``pending_sns`` and ``stale_after_minutes``: pass the ones read to
+        keep them), only over the version read (``If-Match: etag``) or only if still absent
+        (``If-None-Match: *`` when ``etag`` is None). Returns the new ETag.
 
         Raises StateConflictError when another writer got there first.
         """
-        body = encode_state(hosts, updated_at=now, run_id=run_id, pending_sns=pending_sns)
+        body = encode_state(
+            hosts,
+            updated_at=now,
+            run_id=run_id,
+            pending_sns=pending_sns,
+            stale_after_minutes=stale_after_minutes,
+        )
+        return self._put_conditional(STATE_KEY, body, etag)
+
+    def _put_conditional(self, key: str, body: bytes, etag: str | None) -> str:
+        """PUT ``key`` only over the version read (``If-Match``) or only if absent
+        (``If-None-Match: *`` when ``etag`` is None): the new ETag, or StateConflictError."""
         condition = {"IfMatch": etag} if etag is not None else {"IfNoneMatch": "*"}
         try:
             self.requests += 1
             response = self.s3.put_object(
-                Bucket=self.bucket,
-                Key=STATE_KEY,
-                Body=body,
-                ContentType="application/json",
-                **condition,
+                Bucket=self.bucket, Key=key, Body=body, ContentType="application/json", **condition
             )
         except Exception as exc:
             if aws.is_conflict(exc):
                 raise StateConflictError(
-                    f"s3://{self.bucket}/{STATE_KEY} changed since it was read ({aws.error_code(exc)})"
+                    f"s3://{self.bucket}/{key} changed since it was read ({aws.error_code(exc)})"
                 ) from None
             raise
         return response["ETag"]
+
+    def _read_document(
+        self,
+        key: str,
+        decode: Callable[[bytes], object],
+        error: type[Exception],
+        message: str,
+        outcome: str,
+        empty: object = None,
+    ) -> Stored:
+        """GET a document of ``state/`` and ``decode`` it; one that is over STATE_MAX_BYTES or
+        raises ``error`` is logged as an ERROR (``message``, ``outcome``) and read as ``empty``."""
+        found = self._get(key, STATE_MAX_BYTES)
+        if found is None:
+            return Stored(empty, None)
+        data, etag = found
+        try:
+            if data is None:
+                raise error(f"{key} is larger than {STATE_MAX_BYTES} bytes")
+            return Stored(decode(data), etag)
+        except error as exc:
+            log(self.logger, logging.ERROR, message, outcome=outcome, reason=str(exc))
+            return Stored(empty, etag, unreadable=True)
 
     # --- run lease ---
 
