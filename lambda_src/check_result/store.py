@@ -23,6 +23,7 @@ import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from typing import Any, Generic, TypeVar
 
 from pulse_echo import aws, reasons, settings
 from pulse_echo.layout import (
@@ -69,6 +70,8 @@ STATE_MAX_BYTES = 64 * 1024 * 1024
 """The largest state document, pulse index or pauses document read (each is logged and read as
 empty beyond it)."""
 
+T = TypeVar("T")
+
 LOGGER = get_logger("pulse_echo.store")  # the name every log line carries since 0.1
 
 
@@ -95,11 +98,11 @@ class StoredState:
 
 
 @dataclass(frozen=True)
-class Stored:
+class Stored(Generic[T]):
     """A document of ``state/`` as read: its decoded ``value``, its ``etag`` (None: absent) and
     whether it existed but could not be read (``unreadable``: ``value`` is then the empty one)."""
 
-    value: object
+    value: T
     etag: str | None
     unreadable: bool = False
 
@@ -196,7 +199,7 @@ class Store:
                 entries[host] = index_entry(found[0], found[1], now)
         return entries
 
-    def read_pulse_index(self) -> Stored:
+    def read_pulse_index(self) -> Stored[dict[str, PulseEntry]]:
         """GET ``state/pulses.json``: a Stored whose value is ``{host: PulseEntry}``."""
         return self._read_document(
             PULSE_INDEX_KEY,
@@ -214,7 +217,7 @@ class Store:
 
     # --- the operator's pauses ---
 
-    def read_pauses(self) -> Stored:
+    def read_pauses(self) -> Stored[Pauses]:
         """GET ``state/pauses.json``: a Stored whose value is a Pauses (empty when absent or
         unreadable: a pause that cannot be read silences nothing)."""
         return self._read_document(
@@ -352,8 +355,8 @@ class Store:
         error: type[Exception],
         message: str,
         outcome: str,
-        empty: object = None,
-    ) -> Stored:
+        empty: Any = None,
+    ) -> Stored[Any]:
         """GET a document of ``state/`` and ``decode`` it; one that is over STATE_MAX_BYTES or
         raises ``error`` is logged as an ERROR (``message``, ``outcome``) and read as ``empty``."""
         found = self._get(key, STATE_MAX_BYTES)

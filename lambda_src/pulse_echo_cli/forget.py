@@ -118,8 +118,8 @@ def take_lease(store: object, run_id: str, wait_seconds: float) -> object:
 
 
 def remove_from_state(store: object, host: str, run_id: str) -> bool:
-    """Drop ``host`` from state/status.json with If-Match (pending SNS alerts are kept);
-    True when it was there.
+    """Drop ``host`` from state/status.json with If-Match (pending SNS alerts and the recorded
+    threshold are kept); True when it was there.
 
     Re-reads and retries when check_result wrote the state in between
     (StateConflictError), up to STATE_ATTEMPTS times.
@@ -131,7 +131,12 @@ def remove_from_state(store: object, host: str, run_id: str) -> bool:
         hosts = {name: entry for name, entry in stored.hosts.items() if name != host}
         try:
             store.write_state(
-                hosts, etag=stored.etag, run_id=run_id, now=utcnow(), pending_sns=stored.pending_sns
+                hosts,
+                etag=stored.etag,
+                run_id=run_id,
+                now=utcnow(),
+                pending_sns=stored.pending_sns,
+                stale_after_minutes=stored.stale_after_minutes,
             )
         except StateConflictError:
             time.sleep(0.5)
