@@ -29,7 +29,6 @@ from types import ModuleType
 import boto3
 import pytest
 from botocore.stub import Stubber
-from check_result.pauses import Pauses
 from check_result.pulses import profiles
 from check_result.rules import host_statuses
 from check_result.state import HostState
@@ -37,6 +36,7 @@ from check_result.store import Store
 from pulse_echo import settings
 from pulse_echo.times import isoformat
 from pulse_echo_cli import forget as pulse_forget
+from pulse_echo_cli import pause as pulse_pause
 from pulse_echo_cli import status as pulse_status
 
 from tests.conftest import MOTO_CLOCK_START, TEST_BUCKET
@@ -99,7 +99,10 @@ BACKUP_PULSE = {
 }
 
 
-def seed_example(s3: object, bucket: str, clock: Callable[[datetime], None]) -> None:
+PAUSE_ARGV = ["--for", "1h45m", "mail-1"]
+
+
+def seed_example(s3: object, bucket: str, clock: Callable[[datetime], None]) -> str:
     """The documented scenario, seen at NOW (10:00 UTC) with the module's 15-minute threshold
     (recorded by check_result in its state):
 
@@ -109,7 +112,8 @@ def seed_example(s3: object, bucket: str, clock: Callable[[datetime], None]) -> 
     - ``rack 2/cache ü``: turned off at 08:40, alerted at 09:00: down, pulse stopped.
     - ``new-host``: first pulse 5 minutes ago, the check got the wrong body: new.
     - ``backup``: a nightly job (threshold 1,500 minutes) that ran fine at 02:00: up.
-    - ``mail-1``: a heartbeat, silent since 09:20, paused by the operator until 11:00: paused.
+    - ``mail-1``: a heartbeat, silent since 09:20, paused by the operator at 09:15 until 11:00
+      (pulse-pause, whose output is returned): paused.
     """
     for host, when in [
         ("web-1", "09:58"),
@@ -156,9 +160,9 @@ def seed_example(s3: object, bucket: str, clock: Callable[[datetime], None]) -> 
     put(s3, bucket, "pulse/mail-1.json", b"{}", at("09:20"), clock)
     put(s3, bucket, "echo/mail-1.json", b"{}", at("09:20"), clock)
     clock(at("09:15"))
-    Store(s3, bucket).write_pauses(
-        Pauses().paused(["mail-1"], at("11:00"), at("09:15")), etag=None, now=at("09:15")
-    )
+    said = io.StringIO()
+    argv = [*PAUSE_ARGV, "--bucket", bucket, "--now", isoformat(at("09:15"))]
+    pulse_pause.pause(pulse_pause.parse_args(argv), s3, said)
     clock(at("09:30"))
     Store(s3, bucket).write_state(
         {
@@ -174,6 +178,7 @@ def seed_example(s3: object, bucket: str, clock: Callable[[datetime], None]) -> 
         now=at("09:30"),
         stale_after_minutes=15,
     )
+    return said.getvalue()
 
 
 # --- the table and --json ---
@@ -530,7 +535,7 @@ def test_script_finds_its_package_through_a_symlink(tmp_path: Path) -> None:
 def documented_examples(s3: object, clock: Callable[[datetime], None]) -> dict[str, str]:
     """Run the documented scenario in EXAMPLE_BUCKET: {block name: exact text, command line included}."""
     s3.create_bucket(Bucket=EXAMPLE_BUCKET)
-    seed_example(s3, EXAMPLE_BUCKET, clock)
+    paused = seed_example(s3, EXAMPLE_BUCKET, clock)
 
     def run(module: ModuleType, argv: list[str]) -> str:
         out, err = io.StringIO(), io.StringIO()
@@ -540,7 +545,10 @@ def documented_examples(s3: object, clock: Callable[[datetime], None]) -> dict[s
         return out.getvalue()
 
     status = ["--bucket", EXAMPLE_BUCKET]
-    blocks = {"status": f"$ pulse-status --bucket {EXAMPLE_BUCKET}\n" + run(pulse_status, status)}
+    blocks = {
+        "pause": f"$ pulse-pause --bucket {EXAMPLE_BUCKET} {' '.join(PAUSE_ARGV)}  # at 09:15\n{paused}",
+        "status": f"$ pulse-status --bucket {EXAMPLE_BUCKET}\n" + run(pulse_status, status),
+    }
     document = json.loads(run(pulse_status, [*status, "--json"]))
     document["hosts"] = [row for row in document["hosts"] if row["host"] == "db-1"] + ["…"]
     shown = json.dumps(document, ensure_ascii=False, indent=2).replace('"…"', "…")
