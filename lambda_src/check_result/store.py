@@ -6,24 +6,19 @@ listed prefix, a constant handful of requests for the state, the pulse index,
 the pauses and the lease, one GET per changed pulse (bounded), and one GET per
 record a message quotes. Nothing here reads one object per host on every run.
 
-Conditional writes follow the S3 user guide ("How to prevent object overwrites
-with conditional writes"; "How to perform conditional deletes"): PutObject
-with ``If-None-Match: *`` creates only when the key is absent, ``If-Match:
-<ETag>`` replaces only the version that was read; a failed condition is ``412
-PreconditionFailed`` and a concurrent conditional write can be ``409
-ConditionalRequestConflict``; ``If-Match`` on a key that is gone is ``404
-NoSuchKey``. DeleteObject accepts ``If-Match`` on general purpose buckets
-since September 2025.
+Conditional writes (bucket.py) follow the S3 user guide; ``If-Match`` on a
+key that is gone is ``404 NoSuchKey``, and DeleteObject accepts ``If-Match``
+on general purpose buckets since September 2025 ("How to perform conditional
+deletes").
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any, Generic, TypeVar
 
 from pulse_echo import aws, reasons, settings
 from pulse_echo.layout import (
@@ -37,7 +32,7 @@ from pulse_echo.layout import (
     host_from_key,
     key_for,
 )
-from pulse_echo.logs import get_logger, log
+from pulse_echo.logs import log
 from pulse_echo.records import (
     ECHO_RECORD_MAX_BYTES,
     FAILURE_RECORD_MAX_BYTES,
@@ -49,6 +44,7 @@ from pulse_echo.records import (
 from pulse_echo.text import JsonError, decode_json
 from pulse_echo.times import isoformat, parse_isoformat
 
+from .bucket import Bucket, StateConflictError, Stored
 from .model import Observation, observations_from_listings
 from .pauses import Pauses, PausesFormatError, decode_pauses, encode_pauses
 from .pulses import IndexFormatError, PulseEntry, decode_index, encode_index, index_entry
@@ -61,22 +57,17 @@ from .state import (
     encode_state,
 )
 
+__all__ = ["LEASE_KEY", "STATE_KEY", "Lease", "StateConflictError", "Store", "Stored", "StoredState"]
+
 PAGE_SIZE = 1000
 LEASE_MAX_BYTES = 4096
 LEASE_MAX = timedelta(seconds=settings.RUN_LEASE.maximum)  # type: ignore[arg-type]
 """No lease is honoured for longer than this (a day) after it was taken, whatever ``expires_at``
 it claims (check_result's RUN_LEASE_SECONDS is at most this too)."""
+
 STATE_MAX_BYTES = 64 * 1024 * 1024
 """The largest state document, pulse index or pauses document read (each is logged and read as
 empty beyond it)."""
-
-T = TypeVar("T")
-
-LOGGER = get_logger("pulse_echo.store")  # the name every log line carries since 0.1
-
-
-class StateConflictError(RuntimeError):
-    """The state document changed since this run read it (another writer): nothing was saved."""
 
 
 @dataclass(frozen=True)
@@ -98,16 +89,6 @@ class StoredState:
 
 
 @dataclass(frozen=True)
-class Stored(Generic[T]):
-    """A document of ``state/`` as read: its decoded ``value``, its ``etag`` (None: absent) and
-    whether it existed but could not be read (``unreadable``: ``value`` is then the empty one)."""
-
-    value: T
-    etag: str | None
-    unreadable: bool = False
-
-
-@dataclass(frozen=True)
 class Lease:
     """A run lease this run holds (``state/lock.json``): its ETag proves ownership."""
 
@@ -117,19 +98,14 @@ class Lease:
     expires_at: datetime
 
 
-class Store:
-    """check_result's view of the bucket, through one boto3 S3 client.
+class Store(Bucket):
+    """check_result's view of the bucket, through one boto3 S3 client (bucket.Bucket: bounded
+    reads, conditional writes, the request count).
 
     ``requests`` counts the S3 API calls made through this object (one per
     listing page), for the run summary. Errors other than the documented
     conflicts are botocore's ClientError, raised as is.
     """
-
-    def __init__(self, s3_client: object, bucket: str, *, logger: logging.Logger | None = None) -> None:
-        self.s3 = s3_client
-        self.bucket = bucket
-        self.logger = logger or LOGGER
-        self.requests = 0
 
     # --- listings ---
 
@@ -151,7 +127,7 @@ class Store:
             Bucket=self.bucket, Prefix=prefix, PaginationConfig={"PageSize": PAGE_SIZE}
         )
         for page in pages:
-            self.requests += 1
+            self._count()
             for item in page.get("Contents", ()):
                 host = host_from_key(item["Key"], prefix)
                 if host is None:
@@ -191,18 +167,16 @@ class Store:
         """GET ``pulse/<host>.json`` for each host (the caller bounds them) and index it
         (pulses.index_entry, with the ETag of what was read): a pulse over ``max_bytes`` is not
         read and, like one that does not parse, is indexed ``invalid``; one deleted meanwhile is
-        left out."""
-        entries = {}
-        for host in hosts:
-            found = self._get(key_for(PULSE_PREFIX, host), max_bytes)
-            if found is not None:
-                entries[host] = index_entry(found[0], found[1], now)
-        return entries
+        left out. The reads run PARALLEL_READS at a time."""
+        keys = {host: key_for(PULSE_PREFIX, host) for host in hosts}
+        found = self._get_many(list(keys.values()), max_bytes)
+        return {host: index_entry(*found[key], now) for host, key in keys.items() if found[key] is not None}
 
     def read_pulse_index(self) -> Stored[dict[str, PulseEntry]]:
         """GET ``state/pulses.json``: a Stored whose value is ``{host: PulseEntry}``."""
         return self._read_document(
             PULSE_INDEX_KEY,
+            STATE_MAX_BYTES,
             decode_index,
             IndexFormatError,
             "pulse index unreadable; every pulse is read again",
@@ -222,6 +196,7 @@ class Store:
         unreadable: a pause that cannot be read silences nothing)."""
         return self._read_document(
             PAUSES_KEY,
+            STATE_MAX_BYTES,
             decode_pauses,
             PausesFormatError,
             "operator pauses unreadable; no host is paused by them",
@@ -291,6 +266,7 @@ class Store:
         """
         stored = self._read_document(
             STATE_KEY,
+            STATE_MAX_BYTES,
             decode_state_document,
             StateFormatError,
             "state document unreadable; starting from an empty state",
@@ -330,46 +306,6 @@ class Store:
             stale_after_minutes=stale_after_minutes,
         )
         return self._put_conditional(STATE_KEY, body, etag)
-
-    def _put_conditional(self, key: str, body: bytes, etag: str | None) -> str:
-        """PUT ``key`` only over the version read (``If-Match``) or only if absent
-        (``If-None-Match: *`` when ``etag`` is None): the new ETag, or StateConflictError."""
-        condition = {"IfMatch": etag} if etag is not None else {"IfNoneMatch": "*"}
-        try:
-            self.requests += 1
-            response = self.s3.put_object(
-                Bucket=self.bucket, Key=key, Body=body, ContentType="application/json", **condition
-            )
-        except Exception as exc:
-            if aws.is_conflict(exc):
-                raise StateConflictError(
-                    f"s3://{self.bucket}/{key} changed since it was read ({aws.error_code(exc)})"
-                ) from None
-            raise
-        return response["ETag"]
-
-    def _read_document(
-        self,
-        key: str,
-        decode: Callable[[bytes], object],
-        error: type[Exception],
-        message: str,
-        outcome: str,
-        empty: Any = None,
-    ) -> Stored[Any]:
-        """GET a document of ``state/`` and ``decode`` it; one that is over STATE_MAX_BYTES or
-        raises ``error`` is logged as an ERROR (``message``, ``outcome``) and read as ``empty``."""
-        found = self._get(key, STATE_MAX_BYTES)
-        if found is None:
-            return Stored(empty, None)
-        data, etag = found
-        try:
-            if data is None:
-                raise error(f"{key} is larger than {STATE_MAX_BYTES} bytes")
-            return Stored(decode(data), etag)
-        except error as exc:
-            log(self.logger, logging.ERROR, message, outcome=outcome, reason=str(exc))
-            return Stored(empty, etag, unreadable=True)
 
     # --- run lease ---
 
@@ -415,7 +351,7 @@ class Store:
         """Delete the lease if it is still ours (``If-Match`` on its ETag); never raises
         for a lease that was taken over or is gone (logged)."""
         try:
-            self.requests += 1
+            self._count()
             self.s3.delete_object(Bucket=self.bucket, Key=LEASE_KEY, IfMatch=lease.etag)
         except Exception as exc:
             if not aws.is_conflict(exc):
@@ -433,7 +369,7 @@ class Store:
         lease = {"run_id": run_id, "acquired_at": isoformat(now), "expires_at": isoformat(expires_at)}
         body = json.dumps(lease).encode()
         try:
-            self.requests += 1
+            self._count()
             response = self.s3.put_object(
                 Bucket=self.bucket, Key=LEASE_KEY, Body=body, ContentType="application/json", **condition
             )
@@ -444,30 +380,6 @@ class Store:
         return Lease(run_id=run_id, etag=response["ETag"], acquired_at=now, expires_at=expires_at)
 
     # --- reads ---
-
-    def _get(self, key: str, max_bytes: int, *, with_last_modified: bool = False) -> tuple | None:
-        """GET ``key`` if it is at most ``max_bytes``: ``(data, etag[, last_modified])``, or
-        None when absent. ``data`` is None for a larger object, which is not read (its
-        ContentLength says so; the connection is closed), so memory stays bounded."""
-        try:
-            self.requests += 1
-            response = self.s3.get_object(Bucket=self.bucket, Key=key)
-        except Exception as exc:
-            if aws.is_no_such_key(exc):
-                return None
-            raise
-        body = response["Body"]
-        try:
-            size = response.get("ContentLength")
-            data = None if isinstance(size, int) and size > max_bytes else body.read(max_bytes + 1)
-        finally:
-            body.close()
-        if data is not None and len(data) > max_bytes:
-            data = None
-        if with_last_modified:
-            last_modified = response.get("LastModified")
-            return data, response["ETag"], last_modified.astimezone(timezone.utc) if last_modified else None
-        return data, response["ETag"]
 
 
 def _parse_lease(data: bytes | None) -> tuple[str | None, datetime | None, datetime | None]:

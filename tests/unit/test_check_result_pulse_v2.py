@@ -301,3 +301,27 @@ def test_a_failure_record_not_written_by_check_echo_still_gives_a_sendable_alert
     s3_seed.put("failure/backup.json", data, last_modified=T0)
     run_at(T0 + 5 * MIN, s3)
     assert shown in text_of(http_server)
+
+
+def test_an_s3_error_reading_a_changed_pulse_fails_the_run_and_saves_nothing(env, s3, s3_seed, http_server):
+    from botocore.exceptions import ClientError
+
+    for host in ("a", "b", "c"):
+        put_pulse(s3_seed, host, T0, url=f"https://{host}/health")
+        put_echo(s3_seed, host, T0)
+
+    def refuse(params, **_):
+        if params.get("Key") == "pulse/b.json":
+            raise ClientError(
+                {"Error": {"Code": "SlowDown", "Message": "Reduce your request rate"}}, "GetObject"
+            )
+
+    s3.meta.events.register("before-parameter-build.s3.GetObject", refuse)
+    with pytest.raises(ClientError, match="SlowDown"):
+        run_at(T0 + 20 * MIN, s3)
+    assert posts(http_server) == []
+    assert Store(s3, TEST_BUCKET).read_pulse_index().etag is None
+    keys = {
+        item["Key"] for item in s3.list_objects_v2(Bucket=TEST_BUCKET, Prefix="state/").get("Contents", [])
+    }
+    assert keys == set()  # no state, no index, and the lease released
