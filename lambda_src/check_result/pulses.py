@@ -82,6 +82,17 @@ class PulseEntry:
         )
 
 
+@dataclass(frozen=True)
+class PulseReading:
+    """What a run learnt of the pulses (store.Store.read_profiles): each host's Profile, the next
+    pulse ``index``, how many changed pulses it ``read`` and how many it left ``unread``."""
+
+    profiles: dict[str, Profile]
+    index: dict[str, PulseEntry]
+    read: int
+    unread: int
+
+
 def index_entry(data: bytes | None, etag: str, now: datetime) -> PulseEntry:
     """Index the bytes of a pulse (None: over the size limit, not read): its fields, or kind
     ``invalid`` when parse_pulse refuses it (``now`` bounds ``pause_until``)."""

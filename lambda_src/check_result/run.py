@@ -36,7 +36,7 @@ from pulse_echo.times import ms_since, utcnow
 
 from .delivery import LOGGER, post_alert, publish_sns, resolve_webhook_url
 from .model import STATUS_UP, Evaluation, minutes
-from .pulses import PulseEntry, profiles, pulses_to_read, refresh_index
+from .pulses import PulseEntry
 from .rules import (
     DATING_READS_PER_RUN,
     evaluate,
@@ -103,13 +103,17 @@ def run(
     try:
         observations = store.list_observations()
         stored = store.read_state()
-        index, pauses = store.read_pulse_index(), store.read_pauses().value
+        index = store.read_pulse_index()
         moment = now or utcnow()
-        changed = pulses_to_read(observations, index.value, moment, config.stale_after)
-        read = store.read_pulses(changed[: config.pulse_reads], now=moment, max_bytes=config.pulse_max_bytes)
-        next_index = refresh_index(index.value, observations, read)
-        paused = pauses.until_by_host(observations, moment)
-        host_profiles = profiles(next_index, observations, config.stale_after, paused)
+        pulses = store.read_profiles(
+            observations,
+            index.value,
+            now=moment,
+            stale_after=config.stale_after,
+            limit=config.pulse_reads,
+            max_bytes=config.pulse_max_bytes,
+        )
+        host_profiles = pulses.profiles
         first = store.read_failures(hosts_to_date(observations, stored.hosts, DATING_READS_PER_RUN))
         observations = with_failing_since(observations, first)
         evaluation = evaluate(
@@ -153,7 +157,7 @@ def run(
                 pending_sns=sns.pending,
                 stale_after_minutes=threshold,
             )
-        index_saved = save_index(store, index, next_index, moment, run_id)
+        index_saved = save_index(store, index, pulses.index, moment, run_id)
         outcome = "alerted" if evaluation.events else "state_saved" if state_saved else "no_change"
         summary.update(
             outcome=outcome,
@@ -168,8 +172,8 @@ def run(
             sns_dropped=sns.dropped,
             state_saved=state_saved,
             suppressed=evaluation.suppressed,
-            pulses_read=len(read),
-            pulses_unread=len(changed) - len(read),
+            pulses_read=pulses.read,
+            pulses_unread=pulses.unread,
             index_saved=index_saved,
         )
         if sns_error is not None:

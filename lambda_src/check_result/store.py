@@ -47,7 +47,17 @@ from pulse_echo.times import isoformat, parse_isoformat
 from .bucket import Bucket, StateConflictError, Stored
 from .model import Observation, observations_from_listings
 from .pauses import Pauses, PausesFormatError, decode_pauses, encode_pauses
-from .pulses import IndexFormatError, PulseEntry, decode_index, encode_index, index_entry
+from .pulses import (
+    IndexFormatError,
+    PulseEntry,
+    PulseReading,
+    decode_index,
+    encode_index,
+    index_entry,
+    profiles,
+    pulses_to_read,
+    refresh_index,
+)
 from .state import (
     HostState,
     PendingSns,
@@ -171,6 +181,26 @@ class Store(Bucket):
         keys = {host: key_for(PULSE_PREFIX, host) for host in hosts}
         found = self._get_many(list(keys.values()), max_bytes)
         return {host: index_entry(*found[key], now) for host, key in keys.items() if found[key] is not None}
+
+    def read_profiles(
+        self,
+        observations: dict[str, Observation],
+        index: dict[str, PulseEntry],
+        *,
+        now: datetime,
+        stale_after: timedelta,
+        limit: int,
+        max_bytes: int,
+    ) -> PulseReading:
+        """Read the pulses that changed since they were ``index``ed (at most ``limit``, hosts that
+        would be due under the module's ``stale_after`` first) and the operator's pauses, and make
+        each host's Profile (pulses.py)."""
+        changed = pulses_to_read(observations, index, now, stale_after)
+        read = self.read_pulses(changed[:limit], now=now, max_bytes=max_bytes)
+        entries = refresh_index(index, observations, read)
+        paused = self.read_pauses().value.until_by_host(observations, now)
+        host_profiles = profiles(entries, observations, stale_after, paused)
+        return PulseReading(host_profiles, entries, len(read), len(changed) - len(read))
 
     def read_pulse_index(self) -> Stored[dict[str, PulseEntry]]:
         """GET ``state/pulses.json``: a Stored whose value is ``{host: PulseEntry}``."""

@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from check_result.model import STATUS_DOWN, STATUS_NEW, STATUS_PAUSED, STATUS_UP, HostStatus, minutes
-from check_result.pulses import profiles, pulses_to_read, refresh_index
 from check_result.rules import host_statuses
 from check_result.store import Store
 from pulse_echo import settings
@@ -117,24 +116,19 @@ def collect(s3: object, bucket: str, now: datetime, minutes_given: float | None,
         minutes_given, source = stored.stale_after_minutes, FROM_STATE
     threshold = minutes_given if minutes_given is not None else DEFAULT_STALE_AFTER_MINUTES
     stale_after = timedelta(minutes=threshold)
-    index, pauses = store.read_pulse_index().value, store.read_pauses().value
-    changed = pulses_to_read(observations, index, now, stale_after)
-    limit = settings.PULSE_READS.default
-    read = store.read_pulses(changed[:limit], now=now, max_bytes=settings.PULSE_MAX_BYTES.default)
-    entries = refresh_index(index, observations, read)
-    paused = pauses.until_by_host(observations, now)
+    pulses = store.read_profiles(
+        observations,
+        store.read_pulse_index().value,
+        now=now,
+        stale_after=stale_after,
+        limit=settings.PULSE_READS.default,
+        max_bytes=settings.PULSE_MAX_BYTES.default,
+    )
     failing = [host for host, observation in sorted(observations.items()) if observation.failing]
     failures = store.read_failures(failing)
-    rows = host_statuses(
-        observations,
-        stored.hosts,
-        now,
-        stale_after,
-        failures,
-        profiles(entries, observations, stale_after, paused),
-    )
+    rows = host_statuses(observations, stored.hosts, now, stale_after, failures, pulses.profiles)
     rows.sort(key=lambda row: (STATUS_ORDER.get(row.status, 9), row.host))
-    return Report(rows, threshold, source, len(changed) - len(read))
+    return Report(rows, threshold, source, pulses.unread)
 
 
 def render_json(report: Report, bucket: str, now: datetime) -> str:
