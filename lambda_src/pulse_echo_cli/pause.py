@@ -35,10 +35,8 @@ from pulse_echo.times import elapsed, isoformat, utcnow
 from .aws import (
     CliError,
     add_region_and_now_arguments,
-    check_bucket,
     iso_time,
-    run_tool,
-    s3_client,
+    run_bucket_command,
     tool_parser,
 )
 
@@ -192,14 +190,4 @@ def pause(args: argparse.Namespace, s3: object, out: TextIO | None = None, err: 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """The command: exit status 0 done, 1 unknown host or AWS error, 2 usage error, 130 interrupted."""
-    try:
-        args = parse_args(argv)
-
-        def body() -> None:
-            s3 = s3_client(args.region)
-            check_bucket(s3, args.bucket)
-            pause(args, s3)
-
-        return run_tool(PROG, PERMISSIONS, args, body)
-    except KeyboardInterrupt:
-        return 130
+    return run_bucket_command(PROG, PERMISSIONS, parse_args, pause, argv)

@@ -13,6 +13,7 @@ import json
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import pulse_echo_cli.aws
 import pytest
 from check_result.pauses import Pause, Pauses
 from check_result.store import Store
@@ -198,7 +199,7 @@ def test_an_unreadable_pauses_document_is_replaced_with_a_warning(
 def interleave(s3: object, action, monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Make pulse-pause use ``s3`` and run ``action`` once, just before its first PUT of the
     pauses reaches S3 (after it read them): the concurrent writer. Returns the PUT count."""
-    monkeypatch.setattr(pulse_pause, "s3_client", lambda region: s3)
+    monkeypatch.setattr(pulse_echo_cli.aws, "s3_client", lambda region: s3)
     puts: list[int] = []
 
     def before_put(params: dict, **_: object) -> None:
