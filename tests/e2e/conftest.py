@@ -17,7 +17,10 @@ and the functions' clock forward together; no test sleeps.
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -256,6 +259,39 @@ class Deployment:
         router = PulseRouter(self.client("s3"), self.bucket, {echo.arn: echo})
         return router.object_created(
             key, self.emulator.client_environment(), clock_offset=self.emulator.clock_offset
+        )
+
+    def send(self, host: str, pulse: dict[str, object]) -> list[Invocation]:
+        """Upload ``pulse/<host>.json`` holding ``pulse`` (any pulse v2 document) and deliver the
+        S3 event as S3 would."""
+        key = f"pulse/{host}.json"
+        self.client("s3").put_object(
+            Bucket=self.bucket, Key=key, Body=json.dumps(pulse).encode(), ContentType="application/json"
+        )
+        echo = self.function("check_echo")
+        router = PulseRouter(self.client("s3"), self.bucket, {echo.arn: echo})
+        return router.object_created(
+            key, self.emulator.client_environment(), clock_offset=self.emulator.clock_offset
+        )
+
+    def tool(self, name: str, *args: str) -> subprocess.CompletedProcess[str]:
+        """Run the operator's ``scripts/<name>`` on this bucket as a user would (its launcher, the
+        emulator as AWS), at the emulator's time (the tools' hidden ``--now``)."""
+        env = {
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}/usr/bin:/bin",
+            "HOME": os.environ.get("HOME", "/tmp"),
+            "LANG": "C.UTF-8",
+            **self.emulator.client_environment(),
+        }
+        now = self.emulator.now().strftime("%Y-%m-%dT%H:%M:%SZ")
+        return subprocess.run(
+            [str(ROOT / "scripts" / name), "--bucket", self.bucket, "--now", now, *args],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
         )
 
     def run_schedule(self) -> Invocation:
