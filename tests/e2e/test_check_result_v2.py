@@ -1,5 +1,6 @@
-"""Pulse v2 end to end, through the deployed zips: each host's own threshold, pauses (the pulse's
-``pause_until`` and the operator's ``pulse-pause``), and ``pulse-status`` on the deployment.
+"""check_result and the operator tools with pulse v2, end to end through the deployed zips: each
+host's own threshold, pauses (the pulse's ``pause_until`` and the operator's ``pulse-pause``),
+and ``pulse-status`` on the deployment (check_echo's side of pulse v2: test_pulse_v2.py).
 
 As in test_scenarios.py: the module applied by real Terraform to the emulator, check_echo run
 on each upload and check_result on the schedule from their zips (Lambda played locally), time
