@@ -13,8 +13,9 @@ What it does, narrated as it goes:
    the demo plays the Lambda service (tools/lambda_service.py): each upload
    runs check_echo from the deployed zip, with the deployed environment, as
    the bucket's notification says; the schedule runs check_result;
-4. shows the pulses, the echoes, the failure record, and the alert and the
-   recovery message arriving at the webhook;
+4. shows the pulses, the echoes, the failure record, the alert and the
+   recovery message arriving at the webhook, and what ``pulse-status`` shows
+   the operator at the moment of the alert;
 5. destroys everything and stops every process it started, also on Ctrl-C
    or an error.
 
@@ -281,6 +282,22 @@ class Demo:
             )
             show(post["text"], indent="        | ")
 
+    def pulse_status(self) -> None:
+        """What the operator sees at this moment: scripts/pulse-status, run as a user would, on
+        the emulator at the story's time (its hidden --now)."""
+        assert self.emulator is not None
+        now = self.emulator.now().strftime("%Y-%m-%dT%H:%M:%SZ")
+        say(f"Meanwhile the operator runs:  pulse-status --bucket {BUCKET}")
+        result = subprocess.run(
+            [str(ROOT / "scripts" / "pulse-status"), "--bucket", BUCKET, "--now", now],
+            capture_output=True,
+            text=True,
+            env={**os.environ, **self.emulator.client_environment()},
+            timeout=60,
+            check=True,
+        )
+        show(result.stdout.rstrip(), indent="        | ")
+
     def later(self, title: str) -> None:
         """A new step, ``INTERVAL`` later: the emulator's and the functions' clocks jump."""
         assert self.emulator is not None
@@ -319,6 +336,7 @@ class Demo:
         self.send_pulse("api-2", quiet=True)
         say("web-1's pulse passes; api-2's fails again.")
         self.run_schedule(f"api-2's last echo is now 20 minutes old: over {STALE_AFTER_MINUTES} minutes")
+        self.pulse_status()
 
         self.later("5. The next run does not repeat the alert")
         self.send_pulse("web-1", quiet=True)
