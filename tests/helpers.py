@@ -93,6 +93,24 @@ def put_event(*keys: str, bucket: str = TEST_BUCKET, event_name: str = "ObjectCr
     return {"Records": records}
 
 
+FAILURE_RECORD_FIELDS = {
+    "failed_at",
+    "failing_since",
+    "kind",
+    "url",
+    "reason",
+    "detail",
+    "http_status",
+    "elapsed_ms",
+    "expected_excerpt",
+    "received_excerpt",
+    "message",
+    "exit_code",
+    "duration_seconds",
+}
+"""Every field of ``failure/<host>.json`` (docs/internals.md); null when it does not apply."""
+
+
 def get_json(s3: object, key: str) -> dict:
     """The JSON object at ``key`` in TEST_BUCKET."""
     return json.loads(s3.get_object(Bucket=TEST_BUCKET, Key=key)["Body"].read())

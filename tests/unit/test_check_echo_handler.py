@@ -10,30 +10,25 @@ from types import SimpleNamespace
 import pytest
 from botocore.exceptions import ClientError
 from check_echo import handler as check_echo
-from check_echo.outcome import logger as check_echo_logger
 from check_echo.store import output_key
 from pulse_echo.layout import ECHO_PREFIX, FAILURE_PREFIX, PULSE_PREFIX
 from pulse_echo.records import JOB_FIELDS
 from pulse_echo.settings import ConfigError
 
-from tests.conftest import TEST_BUCKET, capture_json_logs, load_event
-from tests.helpers import check_echo_env, get_json, keys_under, put_event, s3_event_key
+from tests.conftest import TEST_BUCKET, load_event
+from tests.helpers import FAILURE_RECORD_FIELDS, get_json, keys_under, put_event, s3_event_key
 
 ISO_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
 
 
 @pytest.fixture
-def env(s3, monkeypatch):
-    """check_echo's environment on moto (tests.helpers.check_echo_env). Yields the S3 client."""
-    with check_echo_env(monkeypatch):
-        yield s3
+def env(check_echo_s3):
+    return check_echo_s3
 
 
 @pytest.fixture
-def logs():
-    """The JSON lines check_echo logs during the test, parsed."""
-    with capture_json_logs(check_echo_logger) as lines:
-        yield lines
+def logs(check_echo_logs):
+    return check_echo_logs
 
 
 def put_pulse(s3, host: str, url: str, body: str = "ok") -> None:
@@ -342,19 +337,7 @@ def test_wrong_body_failure_record_has_the_excerpts(env, http_server, logs):
 
     assert summary["results"][0]["reason"] == "wrong_body"
     failure = get_json(env, "failure/myhost.json")
-    assert set(failure) == {
-        "failed_at",
-        "failing_since",
-        "kind",
-        *JOB_FIELDS,
-        "url",
-        "reason",
-        "detail",
-        "http_status",
-        "elapsed_ms",
-        "expected_excerpt",
-        "received_excerpt",
-    }
+    assert set(failure) == FAILURE_RECORD_FIELDS
     assert failure["url"] == url
     assert failure["http_status"] == 200
     assert isinstance(failure["elapsed_ms"], int)
