@@ -412,3 +412,22 @@ def test_success_reads_nothing_but_the_pulse(check_echo_s3, http_server, s3_call
     send(check_echo_s3, {"url": url, "body": "ok"})
 
     assert s3_calls == ["GetObject", "PutObject"]
+
+
+# --- docs/internals.md shows the records as check_echo writes them ---
+
+
+def test_internals_shows_an_echo_and_a_failure_record_as_check_echo_writes_them(check_echo_s3, monkeypatch):
+    from tests.unit.test_docs import ROOT, split_markdown
+
+    _, blocks = split_markdown((ROOT / "docs" / "internals.md").read_text(encoding="utf-8"))
+    shown = [json.loads(block.text) for block in blocks if block.lang == "json"]
+    monkeypatch.setattr(check_module, "utcnow", lambda: datetime(2026, 1, 1, 2, 42, tzinfo=timezone.utc))
+
+    send(check_echo_s3, {"result": "ok", "exit_code": 0, "duration_seconds": 754, "message": "12 GB saved"})
+    echo = get_json(check_echo_s3, "echo/myhost.json")
+    send(check_echo_s3, {"result": "fail", "exit_code": 2, "duration_seconds": 3, "message": "disk full"})
+    failure = get_json(check_echo_s3, "failure/myhost.json")
+
+    assert [list(record.items()) for record in shown if "checked_at" in record] == [list(echo.items())]
+    assert [list(record.items()) for record in shown if "failed_at" in record] == [list(failure.items())]

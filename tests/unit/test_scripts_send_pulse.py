@@ -843,3 +843,87 @@ def test_message_tail_is_what_a_failure_record_keeps_whole() -> None:
     assert f"MAX_RESPONSE_MS_MAX={MAX_RESPONSE_MS_MAX} " in text
     assert f"STALE_AFTER_MINUTES_MAX={settings.STALE_AFTER.maximum:g}\n" in text
     assert PAUSE_MAX_AHEAD == timedelta(minutes=10080)
+
+
+# --- docs/pulses.md shows real pulses and working commands ---
+
+PULSES_PAGE = ROOT / "docs" / "pulses.md"
+
+
+def page_blocks() -> list[tuple[str, str]]:
+    """``(language, text)`` of each fenced block of docs/pulses.md, in order."""
+    from tests.unit.test_docs import split_markdown
+
+    return [(block.lang, block.text) for block in split_markdown(PULSES_PAGE.read_text(encoding="utf-8"))[1]]
+
+
+def documented_commands() -> list[str]:
+    """Every send-pulse command line of the page's sh and cron blocks, without what follows it
+    in the shell (``2>&1 | logger``, ``&& reboot``, a comment)."""
+    commands = []
+    for lang, text in page_blocks():
+        for line in text.splitlines() if lang in ("sh", "cron") else []:
+            if "send-pulse --" not in line:
+                continue
+            words = shlex.split(line, comments=True)
+            words = words[next(i for i, w in enumerate(words) if w.endswith("send-pulse")) + 1 :]
+            for stop in ("2>&1", "&&", "|"):
+                words = words[: words.index(stop)] if stop in words else words
+            commands.append(shlex.join(words))
+    return commands
+
+
+def test_every_json_pulse_on_the_page_is_one_check_echo_accepts() -> None:
+    from pulse_echo.pulse import parse_pulse
+
+    pulses = [text for lang, text in page_blocks() if lang == "json"]
+    assert len(pulses) >= 8
+    for text in pulses:
+        parse_pulse(text.encode(), now=datetime(2026, 1, 1, tzinfo=timezone.utc))
+
+
+def test_every_send_pulse_command_on_the_page_is_a_valid_command_line(tmp_path: Path) -> None:
+    commands = documented_commands()
+    assert len(commands) >= 7
+    for command in commands:
+        words = shlex.split(command)
+        if "--" in words:  # the job itself is not ours to run here
+            words = [*words[: words.index("--")], "--", "true"]
+        result = send_pulse([*words, "--dry-run"], host_env(tmp_path))
+        assert result.returncode == 0, (command, result.stderr)
+
+
+def test_the_pulses_the_page_says_send_pulse_prints_are_what_it_prints(tmp_path: Path) -> None:
+    blocks = page_blocks()
+    shown = [
+        (text.strip(), blocks[index + 1][1])
+        for index, (lang, text) in enumerate(blocks[:-1])
+        if lang == "sh" and text.strip().endswith("--dry-run") and blocks[index + 1][0] == "json"
+    ]
+    assert len(shown) >= 3
+    for command, output in shown:
+        result = send_pulse(shlex.split(command)[1:], host_env(tmp_path))
+        assert result.returncode == 0, (command, result.stderr)
+        assert result.stdout == output, command
+
+
+def test_the_page_shows_the_usage_of_help(tmp_path: Path) -> None:
+    usage = send_pulse(["--help"], host_env(tmp_path)).stdout.split("\n\n")[0]
+    words = " ".join(usage.removeprefix("Usage: ").split())
+    shown = [
+        text for lang, text in page_blocks() if lang == "text" and text.startswith("send-pulse --bucket")
+    ]
+    assert [" ".join(text.split()) for text in shown] == [words]
+
+
+def test_the_usage_errors_the_page_shows_are_what_send_pulse_says(tmp_path: Path) -> None:
+    errors = {
+        "--url must be an http:// or https:// URL": ["--url", "ftp://h/"],
+        "--contains needs --url": ["--contains", "ok"],
+        "--pause-until is more than 7 days ahead": ["--pause-until", in_days(8)],
+    }
+    shown = "".join(text for lang, text in page_blocks() if lang == "text")
+    for start, args in errors.items():
+        result = send_pulse(["--bucket", BUCKET, "--host", "h", *args], host_env(tmp_path))
+        assert result.stderr.startswith(f"send-pulse: {start}")
+        assert result.stderr in shown
