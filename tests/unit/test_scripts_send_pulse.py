@@ -707,6 +707,19 @@ def test_command_killed_by_a_signal_reports_128_plus_its_number(
     assert "after" not in result.stdout
 
 
+def test_without_a_temporary_directory_the_job_still_runs_and_is_reported(tmp_path: Path) -> None:
+    env = host_env(tmp_path, TMPDIR=str(tmp_path / "missing"))
+    result = send_pulse(
+        ["--bucket", BUCKET, "--host", "h", "--dry-run", "--", "sh", "-c", "echo out; exit 5"], env
+    )
+
+    assert result.returncode == 5
+    assert result.stdout.startswith("out\n")
+    assert "cannot create a temporary directory" in result.stderr
+    pulse = json.loads(result.stdout.splitlines()[-1])
+    assert (pulse["result"], pulse["exit_code"], "message" in pulse) == ("fail", 5, False)
+
+
 def test_duration_is_measured_in_whole_seconds(tmp_path: Path) -> None:
     # A lower bound: it cannot fail on a busy machine.
     result, pulse = wrap(tmp_path, "sleep 1")
