@@ -38,7 +38,7 @@ test-urllib3-1.26: $(VENV_U126)/.installed ## the probe and webhook tests again 
 unit: $(STAMP) build ## unit tests only
 	$(PY) -m pytest tests/unit
 
-e2e: $(STAMP) build ## end-to-end tests only (real Terraform against the local emulator)
+e2e: $(STAMP) build ## end-to-end tests only (real Terraform and hashicorp/aws 5.100.0 against the local emulator)
 	$(PY) -m pytest tests/e2e
 
 # checkov pins an old `packaging` that conflicts with pytest 9: its own venv.
@@ -54,7 +54,7 @@ CHECKOV_FLAGS := --directory . --framework terraform --skip-download --compact -
 	--skip-path '\.toolchain' --skip-path '\.venv' --skip-path '\.terraform' \
 	--skip-path tests --skip-path examples --skip-path build
 
-lint: $(STAMP) $(VENV_CHECKOV)/.installed ## ruff, terraform fmt -check and validate (module, example), checkov
+lint: $(STAMP) $(VENV_CHECKOV)/.installed ## ruff, terraform fmt -check and validate (module, example; 5.100.0), checkov
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(PY) tools/tf.py lint
@@ -68,7 +68,7 @@ fmt: $(STAMP) ## format Python and Terraform
 	$(VENV)/bin/ruff check --fix .
 	$(PY) tools/tf.py fmt
 
-demo: $(STAMP) build ## the main job, end to end, on a local AWS emulator (about a minute)
+demo: $(STAMP) build ## the main job, end to end, on a local AWS emulator (40 story minutes in about one)
 	$(PY) tools/demo.py
 
 bench: $(STAMP) build ## benchmarks: scale, cold start, time to alert, cost (not part of test)

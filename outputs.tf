@@ -10,22 +10,22 @@ output "bucket_arn" {
 
 output "check_echo_function_name" {
   description = "Name of the check_echo Lambda function (runs on each pulse upload)."
-  value       = aws_lambda_function.check_echo.function_name
+  value       = aws_lambda_function.this["check_echo"].function_name
 }
 
 output "check_echo_function_arn" {
   description = "ARN of the check_echo Lambda function."
-  value       = aws_lambda_function.check_echo.arn
+  value       = aws_lambda_function.this["check_echo"].arn
 }
 
 output "check_result_function_name" {
   description = "Name of the check_result Lambda function (runs on the schedule, sends alerts)."
-  value       = aws_lambda_function.check_result.function_name
+  value       = aws_lambda_function.this["check_result"].function_name
 }
 
 output "check_result_function_arn" {
   description = "ARN of the check_result Lambda function."
-  value       = aws_lambda_function.check_result.arn
+  value       = aws_lambda_function.this["check_result"].arn
 }
 
 output "schedule_rule_name" {
@@ -45,22 +45,22 @@ output "pulse_writer_policy_json" {
 
 output "check_echo_role_arn" {
   description = "ARN of check_echo's execution role."
-  value       = aws_iam_role.check_echo.arn
+  value       = aws_iam_role.this["check_echo"].arn
 }
 
 output "check_result_role_arn" {
   description = "ARN of check_result's execution role."
-  value       = aws_iam_role.check_result.arn
+  value       = aws_iam_role.this["check_result"].arn
 }
 
 output "check_echo_log_group_name" {
   description = "CloudWatch Logs group of check_echo (one JSON line per decision)."
-  value       = aws_cloudwatch_log_group.check_echo.name
+  value       = aws_cloudwatch_log_group.this["check_echo"].name
 }
 
 output "check_result_log_group_name" {
   description = "CloudWatch Logs group of check_result (one JSON line per decision)."
-  value       = aws_cloudwatch_log_group.check_result.name
+  value       = aws_cloudwatch_log_group.this["check_result"].name
 }
 
 output "alarm_names" {

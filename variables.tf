@@ -68,13 +68,25 @@ variable "check_schedule_expression" {
 
 variable "lambda_runtime" {
   type        = string
-  description = "Lambda runtime of both functions (pythonX.Y). The code needs Python 3.8 or newer."
-  default     = "python3.12"
+  description = "Lambda runtime of both functions, python3.11 or newer. python3.14 needs hashicorp/aws 6.20.0 or later (each provider release accepts a fixed list of runtimes). AWS refuses python3.8, python3.9 and, since 2026-11-30, python3.10 for new functions; it deprecates python3.11 on 2027-06-30, python3.12 on 2028-10-31, python3.13 on 2029-06-30 (Lambda developer guide, Python runtimes)."
+  default     = "python3.13"
   nullable    = false
 
   validation {
-    condition     = can(regex("^python3\\.([89]|[1-9][0-9])$", var.lambda_runtime))
-    error_message = "The lambda_runtime must be a Python 3 runtime, python3.8 or newer (e.g. python3.12)."
+    condition     = can(regex("^python3\\.(1[1-9]|[2-9][0-9])$", var.lambda_runtime))
+    error_message = "The lambda_runtime must be a Python 3 runtime AWS Lambda still accepts for new functions: python3.11 or newer (python3.14 needs hashicorp/aws 6.20.0 or later). AWS refuses python3.8 and python3.9, and python3.10 since 2026-11-30."
+  }
+}
+
+variable "lambda_architecture" {
+  type        = string
+  description = "Instruction set of both functions (Lambda's architectures): \"arm64\" (AWS Graviton) or \"x86_64\". arm64 by default: Lambda bills Arm duration 20% below x86, $0.0000133334 against $0.0000166667 per GB-second (US East (N. Virginia), first pricing tier, aws.amazon.com/lambda/pricing as read 2026-03), and both functions are pure Python, so the same zips run on either. Choose x86_64 only in a Region where Lambda offers no arm64."
+  default     = "arm64"
+  nullable    = false
+
+  validation {
+    condition     = contains(["arm64", "x86_64"], var.lambda_architecture)
+    error_message = "The lambda_architecture must be \"arm64\" or \"x86_64\"."
   }
 }
 
@@ -336,13 +348,13 @@ variable "slack_icon_emoji" {
 
 variable "alert_max_hosts_listed" {
   type        = number
-  description = "Hosts named in one alert message (ALERT_MAX_HOSTS_LISTED); the rest are counted, so 500 hosts going down at once make one readable message."
+  description = "Hosts named in one alert message (ALERT_MAX_HOSTS_LISTED); the rest are counted, so 500 hosts going down at once make one readable message. 0 sends the counts only."
   default     = 20
   nullable    = false
 
   validation {
-    condition     = var.alert_max_hosts_listed >= 1 && floor(var.alert_max_hosts_listed) == var.alert_max_hosts_listed
-    error_message = "The alert_max_hosts_listed must be a whole number >= 1."
+    condition     = var.alert_max_hosts_listed >= 0 && floor(var.alert_max_hosts_listed) == var.alert_max_hosts_listed
+    error_message = "The alert_max_hosts_listed must be a whole number >= 0 (0: counts only)."
   }
 }
 

@@ -1,9 +1,11 @@
 """`make demo`: pulse-echo's main job, end to end, on a local AWS emulator.
 
-What it does, narrated as it goes (about a minute):
+What it does, narrated as it goes:
 
 1. starts a local AWS emulator (moto) and applies the Terraform module to it
-   with real Terraform and the real AWS provider (tools/tf.py);
+   with real Terraform and the real AWS provider (tools/tf.py), with the
+   module's own settings: a host is down after 15 minutes without a
+   successful check, check_result runs every 10 minutes;
 2. starts two monitored "hosts" (web-1, healthy; api-2, whose health endpoint
    starts answering wrongly) and a webhook receiver standing in for Slack, all
    on 127.0.0.1;
@@ -16,8 +18,11 @@ What it does, narrated as it goes (about a minute):
 5. destroys everything and stops every process it started, also on Ctrl-C
    or an error.
 
-Time is compressed: a host counts as down after 6 seconds without a
-successful check (stale_after_minutes = 0.1) instead of 15 minutes.
+The story covers 40 minutes of a deployment's life and runs in about a
+minute: when it says "10 minutes later", the clocks of the emulator and of the
+functions jump forward 10 minutes (Emulator.shift_clock); nothing waits for
+real time. Each run works in its own temporary directory with its own
+emulator, so several can run at once.
 """
 
 from __future__ import annotations
@@ -25,12 +30,15 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,19 +49,26 @@ from tools import tf  # noqa: E402
 from tools.httpserver import LocalHttpServer, start_http_server  # noqa: E402
 from tools.lambda_service import DeployedFunction, PulseRouter, scheduled_event  # noqa: E402
 
-DEMO_DIR = tf.TOOLCHAIN_DIR / "demo"
 BUCKET = "pulse-echo-demo"
-STALE_AFTER_MINUTES = 0.1
-STALE_SECONDS = STALE_AFTER_MINUTES * 60
 BUILD_DIR = ROOT / "build"
 WEBHOOK_PATH = "/slack"
 TEXT_PLAIN = {"Content-Type": "text/plain; charset=utf-8"}
+STALE_AFTER_MINUTES = 15  # the module's defaults: the demo shows them, not settings made for it
+INTERVAL = timedelta(minutes=10)  # check_result's schedule, and how often the hosts send pulses
+STORY_MINUTES = 40
+
+INTRO = f"""pulse-echo demo: the module applied to a local AWS emulator, two hosts, an alert, a recovery.
+Time: the story covers {STORY_MINUTES} minutes (a host is down after {STALE_AFTER_MINUTES} minutes \
+without a successful check,
+check_result runs every {INTERVAL.seconds // 60} minutes) and runs in about a minute: at each \
+"{INTERVAL.seconds // 60} minutes later" the emulator's
+and the functions' clocks jump forward; nothing else is sped up. Ctrl-C stops it and cleans up."""
 
 _started = time.monotonic()
 
 
 def say(text: str = "") -> None:
-    """A line of narration, with the time since the demo started."""
+    """A line of narration, with the (real) time since the demo started."""
     stamp = f"[{time.monotonic() - _started:5.1f}s]"
     print(f"{stamp} {text}" if text else "", flush=True)
 
@@ -69,11 +84,32 @@ def step(title: str) -> None:
     say(f"== {title}")
 
 
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C, already acknowledged on the terminal (see on_sigint)."""
+
+
+def on_sigint(_signum: int, _frame: FrameType | None) -> None:
+    """Say at once that Ctrl-C was heard, then unwind to the clean-up.
+
+    Terraform, in a child process of the same process group, got the signal
+    too and stops at a safe point; Terraform.run waits for it.
+    """
+    signal.signal(signal.SIGINT, on_second_sigint)
+    print(flush=True)
+    say("Interrupted: stopping, then destroying what was applied and stopping every process...")
+    raise Interrupted
+
+
+def on_second_sigint(_signum: int, _frame: FrameType | None) -> None:
+    say("Still cleaning up (a few seconds); the emulator and the servers are stopped in any case.")
+
+
 # --- the demo ---
 
 
 class Demo:
-    def __init__(self) -> None:
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
         self.emulator: tf.Emulator | None = None
         self.terraform: tf.Terraform | None = None
         self.applied = False
@@ -85,28 +121,19 @@ class Demo:
         self.check_result: DeployedFunction | None = None
         self.rule_arn = ""
         self.alerts_seen = 0
-        self.pulse_dir = Path(tempfile.mkdtemp(prefix="pulse-echo-demo-"))
-        self.package_dir = BUILD_DIR
+        self.package_dir = workdir / "build"
 
     # -- setup --
 
     def start(self) -> None:
         step("1. A local AWS and the module applied to it")
-        for name in ("check_echo", "check_result"):
-            if not (BUILD_DIR / f"{name}.zip").is_file():
-                raise SystemExit(
-                    f"build/{name}.zip is missing: run `make demo` (it builds them) or `make build`"
-                )
-        if DEMO_DIR.exists():
-            shutil.rmtree(DEMO_DIR)  # state of an earlier run: its emulator is gone
-        DEMO_DIR.mkdir(parents=True)
         # Deploy a copy of the zips: a `make build` elsewhere meanwhile cannot make the
         # deployed code and the code run here differ.
-        self.package_dir = DEMO_DIR / "build"
         self.package_dir.mkdir()
         for name in ("check_echo", "check_result"):
             shutil.copyfile(BUILD_DIR / f"{name}.zip", self.package_dir / f"{name}.zip")
-        self.emulator = tf.Emulator(log_path=DEMO_DIR / "moto_server.log").start()
+        self.emulator = tf.Emulator(log_path=self.workdir / "moto_server.log")
+        self.emulator.start()  # assigned first: a Ctrl-C while it starts still stops it
         say(f"AWS emulator (moto) listening on {self.emulator.endpoint}; nothing here reaches real AWS.")
 
         self.hosts, stop_hosts = start_http_server()
@@ -123,7 +150,6 @@ class Demo:
             "bucket_name": BUCKET,
             "alert_webhook_url": self.webhook.url(WEBHOOK_PATH),
             "stale_after_minutes": STALE_AFTER_MINUTES,
-            "lambda_runtime": "python3.8",  # the newest runtime the offline provider (3.39) knows
             "allow_private_targets": True,  # the demo's hosts live on 127.0.0.1
             "force_destroy": True,
             "slack_channel": "#medical-check",
@@ -133,18 +159,20 @@ class Demo:
             "lambda_package_dir": str(self.package_dir),
         }
         root = tf.write_root(
-            DEMO_DIR / "root",
+            self.workdir / "root",
             self.emulator.endpoint,
             "pulse_echo",
             arguments,
             '\noutput "pulse_echo" {\n  value = module.pulse_echo\n}\n',
         )
-        say(f"Root module written to {root.relative_to(ROOT)}/main.tf (module source = this repository).")
+        say(f"Root module written to {root}/main.tf (module source = this repository).")
         self.terraform = tf.Terraform(root)
-        say("terraform init (the AWS provider comes from a local mirror)...")
+        mirror = tf.provider_mirror()
+        origin = f"the local mirror {mirror}" if mirror else "the registry"
+        say(f"terraform init (hashicorp/aws {tf.AWS_PROVIDER_VERSION} from {origin})...")
         self.terraform.init()
-        say("terraform apply: bucket, notification, two functions, roles, log groups, schedule...")
-        self.applied = True  # from here on, destroy at the end even if apply fails half-way
+        say("terraform apply: bucket, notification, two functions, roles, log groups, schedule, alarms...")
+        self.applied = True  # from here on, destroy at the end even if apply stops half-way
         seconds = self.terraform.apply()
         self.outputs = self.terraform.outputs()["pulse_echo"]
         events = self.emulator.boto3_client("events")
@@ -182,7 +210,7 @@ class Demo:
             "        with the deployed environment, when S3 or the schedule would."
         )
 
-    # -- what hosts and Lambda do --
+    # -- what hosts, Lambda and the clock do --
 
     def send_pulse(self, host: str, quiet: bool = False) -> None:
         """The host uploads its pulse with the AWS CLI; S3 then invokes check_echo."""
@@ -190,7 +218,7 @@ class Demo:
         assert self.router is not None
         assert self.hosts is not None
         pulse = {"url": self.hosts.url(f"/{host}/health"), "body": "ok"}
-        path = self.pulse_dir / f"{host}.json"
+        path = self.workdir / f"{host}.json"
         path.write_text(json.dumps(pulse), encoding="utf-8")
         command = [
             str(Path(sys.executable).parent / "aws"),
@@ -209,7 +237,9 @@ class Demo:
             env={**os.environ, **self.emulator.client_environment()},
             timeout=60,
         )
-        (invocation,) = self.router.object_created(f"pulse/{host}.json", self.emulator.client_environment())
+        (invocation,) = self.router.object_created(
+            f"pulse/{host}.json", self.emulator.client_environment(), clock_offset=self.emulator.clock_offset
+        )
         (result,) = invocation.result["results"]
         if quiet:
             return
@@ -232,7 +262,9 @@ class Demo:
         assert self.webhook is not None
         say(f"The schedule runs check_result ({why}).")
         invocation = self.check_result.invoke(
-            scheduled_event(self.rule_arn), self.emulator.client_environment()
+            scheduled_event(self.rule_arn, when=self.emulator.now()),
+            self.emulator.client_environment(),
+            clock_offset=self.emulator.clock_offset,
         )
         summary = invocation.result
         statuses = ", ".join(f"{n} {s}" for s, n in summary.get("statuses", {}).items() if n)
@@ -249,54 +281,67 @@ class Demo:
             )
             show(post["text"], indent="        | ")
 
+    def later(self, title: str) -> None:
+        """A new step, ``INTERVAL`` later: the emulator's and the functions' clocks jump."""
+        assert self.emulator is not None
+        offset = self.emulator.shift_clock(INTERVAL)
+        step(f"{title} (story time: +{int(offset.total_seconds() // 60)} min)")
+        say(f"{INTERVAL.seconds // 60} minutes later: the hosts send their pulses (cron, every 10 minutes).")
+
     def read_json(self, key: str) -> Any:
         assert self.emulator is not None
         body = self.emulator.boto3_client("s3").get_object(Bucket=BUCKET, Key=key)["Body"].read()
         return json.loads(body)
 
-    def wait(self, seconds: float, why: str) -> None:
-        say(f"(waiting {seconds:.0f} s: {why})")
-        time.sleep(seconds)
-
     # -- the story --
 
     def story(self) -> None:
         assert self.hosts is not None
-        step("2. Both hosts send their pulses; check_echo probes them")
+        step("2. Both hosts send their pulses; check_echo probes them (story time: +0 min)")
         self.send_pulse("web-1")
         self.send_pulse("api-2")
         self.run_schedule("both hosts were just checked")
 
-        step("3. api-2's health endpoint starts answering wrongly")
+        print(flush=True)
+        say('api-2\'s health endpoint starts answering "maintenance" instead of "ok".')
         self.hosts.route("/api-2/health", 200, "maintenance", TEXT_PLAIN)
-        say('api-2 now answers "maintenance" instead of "ok".')
-        self.send_pulse("web-1", quiet=True)
-        say("web-1 sends its pulse again: echo refreshed.")
-        self.send_pulse("api-2")
-        self.wait(
-            STALE_SECONDS + 1, f"api-2's last echo becomes older than the {STALE_SECONDS:.0f} s threshold"
-        )
-        self.send_pulse("web-1", quiet=True)
-        say("web-1 keeps pulsing; its echo stays fresh.")
-        self.run_schedule("api-2's echo is now stale")
 
-        step("4. The next run does not repeat the alert")
+        self.later("3. api-2 fails its check, but is not down yet")
         self.send_pulse("web-1", quiet=True)
+        say("web-1 sends its pulse: echo refreshed.")
+        self.send_pulse("api-2")
+        self.run_schedule(
+            f"api-2's last echo is 10 minutes old, under the {STALE_AFTER_MINUTES}-minute threshold"
+        )
+
+        self.later("4. api-2 is down: one alert")
+        self.send_pulse("web-1", quiet=True)
+        self.send_pulse("api-2", quiet=True)
+        say("web-1's pulse passes; api-2's fails again.")
+        self.run_schedule(f"api-2's last echo is now 20 minutes old: over {STALE_AFTER_MINUTES} minutes")
+
+        self.later("5. The next run does not repeat the alert")
+        self.send_pulse("web-1", quiet=True)
+        self.send_pulse("api-2", quiet=True)
         self.run_schedule("api-2 is still down")
 
-        step("5. api-2 is fixed")
+        print(flush=True)
+        say('api-2 is fixed: it answers "ok" again.')
         self.hosts.route("/api-2/health", 200, "ok", TEXT_PLAIN)
-        say('api-2 answers "ok" again.')
-        self.send_pulse("api-2")
+
+        self.later("6. api-2 is back: one recovery message")
         self.send_pulse("web-1", quiet=True)
+        self.send_pulse("api-2")
         self.run_schedule("api-2 has a fresh echo again")
 
     # -- teardown --
 
     def stop(self) -> None:
-        step("6. Clean up")
+        step("7. Clean up")
         if self.applied and self.terraform is not None and self.emulator is not None:
             try:
+                # Provider 5.x's force_destroy can loop on moto for some keys: empty it first.
+                self.emulator.empty_bucket(BUCKET)
                 say("terraform destroy...")
                 seconds = self.terraform.destroy()
                 buckets = self.emulator.boto3_client("s3").list_buckets()["Buckets"]
@@ -305,31 +350,43 @@ class Demo:
                     f"Destroyed in {seconds:.0f} s; the emulator now holds {len(buckets)} buckets "
                     f"and {len(functions)} functions."
                 )
-            except Exception as exc:  # noqa: BLE001 - the emulator goes away anyway; say so and go on
-                say(f"terraform destroy failed ({type(exc).__name__}); the emulator is stopped anyway.")
+            except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - the emulator goes away anyway
+                say(f"terraform destroy did not finish ({type(exc).__name__}); stopping the emulator anyway.")
         for stop_server in self.stop_servers:
             stop_server()
         if self.emulator is not None:
             self.emulator.stop()
-        shutil.rmtree(self.pulse_dir, ignore_errors=True)
         say("Hosts, webhook receiver and emulator stopped; no process left running.")
 
 
 def main() -> int:
-    print(__doc__.split("\n\n")[0])
-    demo = Demo()
+    print(INTRO, flush=True)
+    missing = [name for name in ("check_echo", "check_result") if not (BUILD_DIR / f"{name}.zip").is_file()]
+    if missing:
+        print(f"build/{missing[0]}.zip is missing: run `make demo` (it builds them)", file=sys.stderr)
+        return 1
+    signal.signal(signal.SIGINT, on_sigint)
+    workdir = Path(tempfile.mkdtemp(prefix="pulse-echo-demo-"))
+    demo = Demo(workdir)
+    status = 1  # until the story ends or Ctrl-C: an error keeps the files and shows its traceback
     try:
         demo.start()
         demo.story()
-    except KeyboardInterrupt:
-        print(flush=True)
-        say("Interrupted: cleaning up.")
-        return 130
+        status = 0
+    except Interrupted:
+        status = 130
     finally:
+        signal.signal(signal.SIGINT, on_second_sigint)
         demo.stop()
-    print(flush=True)
-    say("Done. To use the module from your own Terraform, see the README (Usage).")
-    return 0
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        if status == 1:
+            say(f"The demo failed; its files (root module, emulator log) are kept in {workdir}.")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+    if status == 0:
+        print(flush=True)
+        say("Done. To use the module from your own Terraform, see the README (Usage).")
+    return status
 
 
 if __name__ == "__main__":

@@ -12,7 +12,9 @@ end-to-end tests and ``make demo`` run them the way Lambda would
   Python process whose environment is exactly the deployed one, plus what the
   Lambda runtime adds (region, function name, credentials) and
   ``AWS_ENDPOINT_URL`` pointing at the emulator; the deployed timeout is
-  enforced;
+  enforced; with ``clock_offset``, that process lives that much later than
+  the real time (time-machine, ticking), as the emulator does after
+  ``Emulator.shift_clock`` (tools/tf.py): the product code has no test hook;
 - ``s3_put_event()`` and ``scheduled_event()`` build events in AWS's exact
   shapes; ``PulseRouter`` delivers S3 events to the function the bucket's
   deployed notification configuration names (prefix and suffix filters
@@ -31,18 +33,24 @@ import time
 import urllib.parse
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 from tools.build_zips import code_sha256
 
-# The bootstrap run in the fresh process: put the zip first on sys.path, import
-# the handler, call it with the event from stdin and a minimal context, and
-# write the result (or the error) as JSON to the file named by argv[2].
+# The bootstrap run in the fresh process: move its clock by argv[4] seconds
+# (before anything reads it), put the zip first on sys.path, import the
+# handler, call it with the event from stdin and a minimal context, and write
+# the result (or the error) as JSON to the file named by argv[2].
 _BOOTSTRAP = r"""
 import importlib, json, os, sys, time, traceback, uuid
 zip_path, result_path, handler_name = sys.argv[1], sys.argv[2], sys.argv[3]
+clock_offset = float(sys.argv[4])
+if clock_offset:
+    import time_machine  # the player's, from its virtual environment; never in the zip
+    time_machine.travel(time.time() + clock_offset, tick=True).start()
+    time.time()  # anchor: the clock ticks in step with the real one from here
 # What the player passes for the context only; the function sees the rest.
 function_arn = os.environ.pop("PULSE_ECHO_PLAYER_FUNCTION_ARN")
 timeout = float(os.environ.pop("PULSE_ECHO_PLAYER_TIMEOUT"))
@@ -180,12 +188,23 @@ class DeployedFunction:
             "PULSE_ECHO_PLAYER_TIMEOUT": str(self.timeout),
         }
 
-    def invoke(self, event: dict[str, Any], credentials: dict[str, str], *, check: bool = True) -> Invocation:
+    def invoke(
+        self,
+        event: dict[str, Any],
+        credentials: dict[str, str],
+        *,
+        check: bool = True,
+        clock_offset: timedelta = timedelta(0),
+    ) -> Invocation:
         """Run the handler on ``event`` in a fresh process, from the deployed zip.
 
-        Raises InvocationError when the code does not match, or (with ``check``)
-        when the handler raises or exceeds the deployed timeout.
+        ``clock_offset`` (>= 0) moves that process's wall clock forward: pass the
+        emulator's ``clock_offset``. Raises InvocationError when the code does not
+        match, or (with ``check``) when the handler raises or exceeds the deployed
+        timeout.
         """
+        if clock_offset < timedelta(0):
+            raise ValueError(f"the clock only moves forward (got {clock_offset})")
         self.check_code()
         started = time.monotonic()
         with tempfile.TemporaryDirectory(prefix="pulse-echo-lambda-") as workdir:
@@ -202,6 +221,7 @@ class DeployedFunction:
                         str(self.zip_path),
                         str(result_path),
                         self.handler,
+                        repr(clock_offset.total_seconds()),
                     ],
                     input=json.dumps(event),
                     capture_output=True,
@@ -257,12 +277,20 @@ def _event_time(moment: datetime | None = None) -> str:
 
 
 def s3_put_event(
-    bucket: str, key: str, *, size: int, etag: str, region: str, configuration_id: str = "pulse-uploaded"
+    bucket: str,
+    key: str,
+    *,
+    size: int,
+    etag: str,
+    region: str,
+    configuration_id: str = "pulse-uploaded",
+    when: datetime | None = None,
 ) -> dict[str, Any]:
     """An S3 ``ObjectCreated:Put`` notification for one object, as S3 sends it to Lambda.
 
     Shape: AWS S3 user guide, "Event message structure" (eventVersion 2.1).
-    The key is URL-encoded with ``+`` for spaces, as in real events.
+    The key is URL-encoded with ``+`` for spaces, as in real events;
+    ``eventTime`` is ``when`` (default: now).
     """
     return {
         "Records": [
@@ -270,7 +298,7 @@ def s3_put_event(
                 "eventVersion": "2.1",
                 "eventSource": "aws:s3",
                 "awsRegion": region,
-                "eventTime": _event_time(),
+                "eventTime": _event_time(when),
                 "eventName": "ObjectCreated:Put",
                 "userIdentity": {"principalId": "AWS:AIDAEXAMPLEHOST"},
                 "requestParameters": {"sourceIPAddress": "127.0.0.1"},
@@ -346,8 +374,11 @@ class PulseRouter:
                 matches.append((rule.get("Id", ""), self.functions[rule["LambdaFunctionArn"]]))
         return matches
 
-    def object_created(self, key: str, credentials: dict[str, str]) -> list[Invocation]:
-        """Deliver the event for ``key`` (already in the bucket) to every matching function."""
+    def object_created(
+        self, key: str, credentials: dict[str, str], *, clock_offset: timedelta = timedelta(0)
+    ) -> list[Invocation]:
+        """Deliver the event for ``key`` (already in the bucket) to every matching function,
+        whose clock is ``clock_offset`` ahead (see DeployedFunction.invoke)."""
         head = self.s3.head_object(Bucket=self.bucket, Key=key)
         invocations = []
         for configuration_id, function in self.targets(key):
@@ -358,6 +389,7 @@ class PulseRouter:
                 etag=head["ETag"],
                 region=function.region,
                 configuration_id=configuration_id,
+                when=head["LastModified"],
             )
-            invocations.append(function.invoke(event, credentials))
+            invocations.append(function.invoke(event, credentials, clock_offset=clock_offset))
         return invocations

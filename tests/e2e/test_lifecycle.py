@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import MAIN_PREFIX, WEBHOOK_PATH, Deployment, Timings
+from tests.e2e.conftest import MAIN_PREFIX, WEBHOOK_PATH, Deployment, Timings, as_list
 from tools import tf
 from tools.httpserver import LocalHttpServer
 from tools.lambda_service import DeployedFunction, scheduled_event
@@ -25,6 +25,13 @@ def test_a_second_plan_right_after_apply_has_no_changes(deployment: Deployment, 
     code, text = deployment.terraform.plan_exit_code()
     timings.record("plan (no changes)", time.monotonic() - started)
     assert code == 0, f"the second plan wants changes (drift):\n{text}"
+    assert tf.warnings(text) == [], text
+
+
+def test_apply_on_the_provider_users_run_shows_no_warning(deployment: Deployment) -> None:
+    """No deprecated argument, no attribute the provider will drop: a warning here is a
+    change users would see first."""
+    assert tf.warnings(deployment.apply_output) == [], deployment.apply_output
 
 
 SECOND_ROOT_EXTRAS = """
@@ -100,7 +107,6 @@ def test_a_second_instance_applies_beside_the_first_without_a_clash(
         "alert_webhook_url": None,
         "alert_webhook_ssm_parameter_name": "/e2e-second/alert-webhook-url",
         "alert_webhook_ssm_kms_key_arn": tf.Raw("aws_kms_key.webhook.arn"),
-        "lambda_runtime": "python3.8",
         "force_destroy": True,
         "vpc_subnet_ids": [tf.Raw("aws_subnet.probes.id")],
         "vpc_security_group_ids": [tf.Raw("aws_security_group.probes.id")],
@@ -183,7 +189,10 @@ def test_a_second_instance_applies_beside_the_first_without_a_clash(
         decrypt = result_policy["DecryptWebhookParameter"]
         assert decrypt["Action"] == "kms:Decrypt"
         assert decrypt["Resource"] == outputs["kms_key_arn"]
-        assert decrypt["Condition"] == {"StringEquals": {"kms:ViaService": ["ssm.us-east-1.amazonaws.com"]}}
+        assert set(decrypt["Condition"]) == {"StringEquals"}
+        assert {k: as_list(v) for k, v in decrypt["Condition"]["StringEquals"].items()} == {
+            "kms:ViaService": ["ssm.us-east-1.amazonaws.com"]
+        }
         assert "ManageVpcNetworkInterfaces" not in result_policy
 
         alarms = emulator.boto3_client("cloudwatch").describe_alarms(AlarmNamePrefix="e2e-second-")[
@@ -204,7 +213,6 @@ def test_a_second_instance_applies_beside_the_first_without_a_clash(
 MINIMAL_ARGUMENTS: dict[str, object] = {
     "bucket_name": "pulse-echo-e2e-plan-only",
     "alert_webhook_url": "https://hooks.example.com/services/T000/B000/XXXX",
-    "lambda_runtime": "python3.8",
 }
 
 
@@ -275,7 +283,6 @@ def test_inconsistent_inputs_and_a_missing_build_fail_at_plan(
             "bucket_name": "pulse-echo-e2e-plan-only",
             "alert_webhook_url": "https://hooks.example.com/services/T000/B000/XXXX",
             "alert_webhook_ssm_parameter_name": "/pulse-echo/webhook",
-            "lambda_runtime": "python3.8",
             "lambda_package_dir": str(tmp_path),  # empty: no zips built
             "check_echo_timeout_seconds": 20,  # (3 + 5) x (3 + 1) = 32 s of probing
             "vpc_subnet_ids": ["subnet-0123456789abcdef0"],

@@ -5,7 +5,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tests.e2e.conftest import MAIN_BUCKET, MAIN_PREFIX, Deployment
+from tests.e2e.conftest import (
+    MAIN_BUCKET,
+    MAIN_PREFIX,
+    STALE_AFTER_MINUTES,
+    Deployment,
+    as_list,
+    module_string_default,
+)
 from tools.build_zips import code_sha256
 
 ACCOUNT = "123456789012"  # moto's account
@@ -18,10 +25,6 @@ def _statements(document: str | dict[str, Any]) -> list[dict[str, Any]]:
     return statements if isinstance(statements, list) else [statements]
 
 
-def _as_list(value: str | list[str]) -> list[str]:
-    return [value] if isinstance(value, str) else list(value)
-
-
 def _role_policy(deployment: Deployment, role_name: str) -> dict[str, dict[str, Any]]:
     """The role's only inline policy, statements by Sid; no managed policy attached."""
     iam = deployment.client("iam")
@@ -32,9 +35,9 @@ def _role_policy(deployment: Deployment, role_name: str) -> dict[str, dict[str, 
     statements = _statements(document)
     for statement in statements:
         assert statement["Effect"] == "Allow"
-        for action in _as_list(statement["Action"]):
+        for action in as_list(statement["Action"]):
             assert "*" not in action, f"wildcard action {action} in {role_name}"
-        for resource in _as_list(statement["Resource"]):
+        for resource in as_list(statement["Resource"]):
             assert resource != "*", f'Resource "*" in {role_name}'
     return {statement["Sid"]: statement for statement in statements}
 
@@ -51,12 +54,12 @@ def test_bucket_blocks_public_access_and_denies_requests_without_tls(deployment:
     (statement,) = _statements(s3.get_bucket_policy(Bucket=MAIN_BUCKET)["Policy"])
     assert statement["Effect"] == "Deny"
     assert statement["Principal"] in ("*", {"AWS": "*"})
-    assert _as_list(statement["Action"]) == ["s3:*"]
-    assert sorted(_as_list(statement["Resource"])) == [
+    assert as_list(statement["Action"]) == ["s3:*"]
+    assert sorted(as_list(statement["Resource"])) == [
         f"arn:aws:s3:::{MAIN_BUCKET}",
         f"arn:aws:s3:::{MAIN_BUCKET}/*",
     ]
-    assert _as_list(statement["Condition"]["Bool"]["aws:SecureTransport"]) == ["false"]
+    assert as_list(statement["Condition"]["Bool"]["aws:SecureTransport"]) == ["false"]
     assert set(statement["Condition"]) == {"Bool"}
 
 
@@ -111,7 +114,7 @@ def test_functions_run_the_local_zips_with_the_configured_environment(deployment
         "check_echo.handler.handler",
         "check_result.handler.handler",
     )
-    assert echo.runtime == result.runtime == "python3.8"
+    assert echo.runtime == result.runtime == module_string_default("lambda_runtime")
     assert echo.code_sha256 == code_sha256(deployment.zips["check_echo"])
     assert result.code_sha256 == code_sha256(deployment.zips["check_result"])
 
@@ -128,7 +131,7 @@ def test_functions_run_the_local_zips_with_the_configured_environment(deployment
     assert result.environment == {
         "PULSE_ECHO_BUCKET": MAIN_BUCKET,
         "LOG_LEVEL": "INFO",
-        "STALE_AFTER_MINUTES": "0.05",
+        "STALE_AFTER_MINUTES": str(STALE_AFTER_MINUTES),
         "RENOTIFY_MINUTES": "0",
         "ALERT_WEBHOOK_URL": webhook_url,
         "ALERT_WEBHOOK_FORMAT": "slack",
@@ -167,21 +170,21 @@ def test_each_role_has_least_privilege(deployment: Deployment) -> None:
         "SendFailedInvocations",
     }
     # Listing only under pulse/; ...IfExists so a deleted pulse reads as 404, not 403 (see main.tf).
-    assert _as_list(echo["ListPulses"]["Action"]) == ["s3:ListBucket"]
-    assert _as_list(echo["ListPulses"]["Resource"]) == [bucket_arn]
+    assert as_list(echo["ListPulses"]["Action"]) == ["s3:ListBucket"]
+    assert as_list(echo["ListPulses"]["Resource"]) == [bucket_arn]
     assert set(echo["ListPulses"]["Condition"]) == {"StringLikeIfExists"}
-    assert _as_list(echo["ListPulses"]["Condition"]["StringLikeIfExists"]["s3:prefix"]) == ["pulse/*"]
-    assert _as_list(echo["ReadPulses"]["Action"]) == ["s3:GetObject"]
-    assert _as_list(echo["ReadPulses"]["Resource"]) == [f"{bucket_arn}/pulse/*"]
-    assert _as_list(echo["WriteEchoesAndFailures"]["Action"]) == ["s3:PutObject"]
-    assert sorted(_as_list(echo["WriteEchoesAndFailures"]["Resource"])) == [
+    assert as_list(echo["ListPulses"]["Condition"]["StringLikeIfExists"]["s3:prefix"]) == ["pulse/*"]
+    assert as_list(echo["ReadPulses"]["Action"]) == ["s3:GetObject"]
+    assert as_list(echo["ReadPulses"]["Resource"]) == [f"{bucket_arn}/pulse/*"]
+    assert as_list(echo["WriteEchoesAndFailures"]["Action"]) == ["s3:PutObject"]
+    assert sorted(as_list(echo["WriteEchoesAndFailures"]["Resource"])) == [
         f"{bucket_arn}/echo/*",
         f"{bucket_arn}/failure/*",
     ]
-    assert sorted(_as_list(echo["WriteOwnLogs"]["Action"])) == ["logs:CreateLogStream", "logs:PutLogEvents"]
-    assert _as_list(echo["WriteOwnLogs"]["Resource"]) == [f"{logs}/{MAIN_PREFIX}-check-echo:*"]
-    assert _as_list(echo["SendFailedInvocations"]["Action"]) == ["sqs:SendMessage"]
-    assert _as_list(echo["SendFailedInvocations"]["Resource"]) == [failed_queue]
+    assert sorted(as_list(echo["WriteOwnLogs"]["Action"])) == ["logs:CreateLogStream", "logs:PutLogEvents"]
+    assert as_list(echo["WriteOwnLogs"]["Resource"]) == [f"{logs}/{MAIN_PREFIX}-check-echo:*"]
+    assert as_list(echo["SendFailedInvocations"]["Action"]) == ["sqs:SendMessage"]
+    assert as_list(echo["SendFailedInvocations"]["Resource"]) == [failed_queue]
 
     result = _role_policy(deployment, f"{MAIN_PREFIX}-check-result")
     assert set(result) == {
@@ -193,26 +196,26 @@ def test_each_role_has_least_privilege(deployment: Deployment) -> None:
         "SendFailedInvocations",
     }
     listing = result["ListHostRecords"]
-    assert _as_list(listing["Action"]) == ["s3:ListBucket"]
-    assert _as_list(listing["Resource"]) == [bucket_arn]
+    assert as_list(listing["Action"]) == ["s3:ListBucket"]
+    assert as_list(listing["Resource"]) == [bucket_arn]
     # ...IfExists: a GET of a missing object answers 404, not 403 (see main.tf).
     assert set(listing["Condition"]) == {"StringLikeIfExists"}
-    assert sorted(_as_list(listing["Condition"]["StringLikeIfExists"]["s3:prefix"])) == [
+    assert sorted(as_list(listing["Condition"]["StringLikeIfExists"]["s3:prefix"])) == [
         "echo/*",
         "failure/*",
         "pulse/*",
         "state/*",
     ]
-    assert _as_list(result["ReadFailuresAndState"]["Action"]) == ["s3:GetObject"]
-    assert sorted(_as_list(result["ReadFailuresAndState"]["Resource"])) == [
+    assert as_list(result["ReadFailuresAndState"]["Action"]) == ["s3:GetObject"]
+    assert sorted(as_list(result["ReadFailuresAndState"]["Resource"])) == [
         f"{bucket_arn}/failure/*",
         f"{bucket_arn}/state/*",
     ]
-    assert sorted(_as_list(result["WriteState"]["Action"])) == ["s3:DeleteObject", "s3:PutObject"]
-    assert _as_list(result["WriteState"]["Resource"]) == [f"{bucket_arn}/state/*"]
-    assert _as_list(result["WriteOwnLogs"]["Resource"]) == [f"{logs}/{MAIN_PREFIX}-check-result:*"]
-    assert _as_list(result["PublishAlerts"]["Action"]) == ["sns:Publish"]
-    assert _as_list(result["PublishAlerts"]["Resource"]) == [
+    assert sorted(as_list(result["WriteState"]["Action"])) == ["s3:DeleteObject", "s3:PutObject"]
+    assert as_list(result["WriteState"]["Resource"]) == [f"{bucket_arn}/state/*"]
+    assert as_list(result["WriteOwnLogs"]["Resource"]) == [f"{logs}/{MAIN_PREFIX}-check-result:*"]
+    assert as_list(result["PublishAlerts"]["Action"]) == ["sns:Publish"]
+    assert as_list(result["PublishAlerts"]["Resource"]) == [
         f"arn:aws:sns:us-east-1:{ACCOUNT}:e2e-main-alerts"
     ]
 
@@ -224,8 +227,8 @@ def test_each_role_has_least_privilege(deployment: Deployment) -> None:
 def test_pulse_writer_policy_allows_only_writing_pulses(deployment: Deployment) -> None:
     (statement,) = _statements(deployment.module["pulse_writer_policy_json"])
     assert statement["Effect"] == "Allow"
-    assert _as_list(statement["Action"]) == ["s3:PutObject"]
-    assert _as_list(statement["Resource"]) == [f"arn:aws:s3:::{MAIN_BUCKET}/pulse/*"]
+    assert as_list(statement["Action"]) == ["s3:PutObject"]
+    assert as_list(statement["Resource"]) == [f"arn:aws:s3:::{MAIN_BUCKET}/pulse/*"]
     assert "Condition" not in statement
 
 

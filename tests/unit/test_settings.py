@@ -65,12 +65,8 @@ def read_variables() -> dict[str, Variable]:
 
 VARIABLES = read_variables()
 WITH_VARIABLE = [setting for setting in settings.SETTINGS if setting.variable is not None]
-DISAGREEMENTS = {
-    # variables.tf refuses 0 (>= 1) while check_result accepts it and sends counts only
-    # (tests/unit/test_badinput_check_result.py keeps 0 valid): the module's file owner
-    # relaxes the validation to >= 0, then this mark goes (strict: it fails once they agree).
-    "ALERT_MAX_HOSTS_LISTED": "variables.tf: alert_max_hosts_listed >= 1, the function accepts 0",
-}
+DISAGREEMENTS: dict[str, str] = {}
+"""Settings where variables.tf and the Python knowingly differ (none): each would be xfailed, strictly."""
 
 
 def _param(setting: Setting) -> object:

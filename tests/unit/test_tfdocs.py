@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tools import tfdocs
@@ -30,13 +32,16 @@ def test_contract_inputs_have_the_documented_defaults() -> None:
         "alert_webhook_url": ("string", None),
         "stale_after_minutes": ("number", "15"),
         "check_schedule_expression": ("string", '"rate(10 minutes)"'),
-        "lambda_runtime": ("string", '"python3.12"'),
         "name_prefix": ("string", '"pulse-echo"'),
         "tags": ("map(string)", "{}"),
     }
     for name, (type_, default) in expected.items():
         assert (inputs[name].type, inputs[name].default) == (type_, default), name
     assert inputs["alert_webhook_url"].sensitive
+    # "python3.12", or a newer runtime AWS and the tested provider accept.
+    runtime = inputs["lambda_runtime"]
+    assert runtime.type == "string"
+    assert re.fullmatch(r'"python3\.(1[2-9]|[2-9][0-9])"', runtime.default or ""), runtime.default
     outputs = {o.name for o in tfdocs.read_outputs(tfdocs.ROOT / "outputs.tf")}
     assert {
         "bucket_name",
