@@ -247,18 +247,26 @@ class Deployment:
         self.emulator.shift_clock(delta)
 
     def upload_pulse(self, host: str, url: str, body: str) -> list[Invocation]:
-        """Upload ``pulse/<host>.json`` as a host would, and deliver the S3 event as S3 would."""
-        key = f"pulse/{host}.json"
+        """Upload the original two-field pulse ``{"url", "body"}`` as ``host``'s (see upload_document)."""
+        return self.upload_document(host, {"url": url, "body": body})
+
+    def upload_document(self, host: str, document: dict[str, Any]) -> list[Invocation]:
+        """Upload ``document`` as ``pulse/<host>.json``, as a host would, and deliver the S3 event."""
         self.client("s3").put_object(
             Bucket=self.bucket,
-            Key=key,
-            Body=json.dumps({"url": url, "body": body}).encode(),
+            Key=f"pulse/{host}.json",
+            Body=json.dumps(document).encode(),
             ContentType="application/json",
         )
+        return self.deliver_pulse(host)
+
+    def deliver_pulse(self, host: str) -> list[Invocation]:
+        """Deliver the S3 event of ``pulse/<host>.json`` (already uploaded: by upload_document,
+        or by send-pulse itself) to check_echo as S3 would; its invocations."""
         echo = self.function("check_echo")
         router = PulseRouter(self.client("s3"), self.bucket, {echo.arn: echo})
         return router.object_created(
-            key, self.emulator.client_environment(), clock_offset=self.emulator.clock_offset
+            f"pulse/{host}.json", self.emulator.client_environment(), clock_offset=self.emulator.clock_offset
         )
 
     def send(self, host: str, pulse: dict[str, object]) -> list[Invocation]:

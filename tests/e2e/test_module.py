@@ -166,6 +166,7 @@ def test_each_role_has_least_privilege(deployment: Deployment) -> None:
     assert set(echo) == {
         "ListPulses",
         "ReadPulses",
+        "ReadLastEchoAndFailure",
         "WriteEchoesAndFailures",
         "WriteOwnLogs",
         "SendFailedInvocations",
@@ -177,6 +178,12 @@ def test_each_role_has_least_privilege(deployment: Deployment) -> None:
     assert as_list(echo["ListPulses"]["Condition"]["StringLikeIfExists"]["s3:prefix"]) == ["pulse/*"]
     assert as_list(echo["ReadPulses"]["Action"]) == ["s3:GetObject"]
     assert as_list(echo["ReadPulses"]["Resource"]) == [f"{bucket_arn}/pulse/*"]
+    # On a failed check only, to date the run of failures (failing_since): GET failure, HEAD echo.
+    assert as_list(echo["ReadLastEchoAndFailure"]["Action"]) == ["s3:GetObject"]
+    assert sorted(as_list(echo["ReadLastEchoAndFailure"]["Resource"])) == [
+        f"{bucket_arn}/echo/*",
+        f"{bucket_arn}/failure/*",
+    ]
     assert as_list(echo["WriteEchoesAndFailures"]["Action"]) == ["s3:PutObject"]
     assert sorted(as_list(echo["WriteEchoesAndFailures"]["Resource"])) == [
         f"{bucket_arn}/echo/*",
