@@ -269,19 +269,6 @@ class Deployment:
             f"pulse/{host}.json", self.emulator.client_environment(), clock_offset=self.emulator.clock_offset
         )
 
-    def send(self, host: str, pulse: dict[str, object]) -> list[Invocation]:
-        """Upload ``pulse/<host>.json`` holding ``pulse`` (any pulse v2 document) and deliver the
-        S3 event as S3 would."""
-        key = f"pulse/{host}.json"
-        self.client("s3").put_object(
-            Bucket=self.bucket, Key=key, Body=json.dumps(pulse).encode(), ContentType="application/json"
-        )
-        echo = self.function("check_echo")
-        router = PulseRouter(self.client("s3"), self.bucket, {echo.arn: echo})
-        return router.object_created(
-            key, self.emulator.client_environment(), clock_offset=self.emulator.clock_offset
-        )
-
     def tool(self, name: str, *args: str) -> subprocess.CompletedProcess[str]:
         """Run the operator's ``scripts/<name>`` on this bucket as a user would (its launcher, the
         emulator as AWS), at the emulator's time (the tools' hidden ``--now``)."""

@@ -61,8 +61,8 @@ def test_each_host_is_judged_by_the_threshold_its_pulse_sets(
 ) -> None:
     url = targets.route("/v2/health", 200, "ok")
     start = len(webhook.requests_to(WEBHOOK_PATH))
-    sent(fresh.send("hourly", {"url": url, "body": "ok", "stale_after_minutes": 60}))
-    sent(fresh.send("web-5", {"url": url, "body": "ok"}))
+    sent(fresh.upload_document("hourly", {"url": url, "body": "ok", "stale_after_minutes": 60}))
+    sent(fresh.upload_document("web-5", {"url": url, "body": "ok"}))
     first = run(fresh)
     assert (first["events_sent"], first["pulses_read"]) == (0, 2)
 
@@ -93,7 +93,7 @@ def test_a_pause_announced_in_the_pulse_holds_back_the_alert_until_it_ends(
     url = targets.route("/v2/health", 200, "ok")
     start = len(webhook.requests_to(WEBHOOK_PATH))
     until = (fresh.emulator.now() + timedelta(minutes=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    sent(fresh.send("db-7", {"url": url, "body": "ok", "pause_until": until}))  # then a reboot
+    sent(fresh.upload_document("db-7", {"url": url, "body": "ok", "pause_until": until}))  # then a reboot
     assert run(fresh)["events_sent"] == 0
 
     fresh.pass_time(PAST_STALE)
@@ -115,7 +115,7 @@ def test_an_operator_pause_holds_back_the_alert_and_resume_ends_it(
 ) -> None:
     url = targets.route("/v2/health", 200, "ok")
     start = len(webhook.requests_to(WEBHOOK_PATH))
-    sent(fresh.send("mail-8", {"url": url, "body": "ok"}))
+    sent(fresh.upload_document("mail-8", {"url": url, "body": "ok"}))
     assert run(fresh)["events_sent"] == 0
 
     paused = fresh.tool("pulse-pause", "--for", "1h", "mail-8")
@@ -138,3 +138,40 @@ def test_an_operator_pause_holds_back_the_alert_and_resume_ends_it(
     assert run(fresh)["events"]["down"] == 1
     (text,) = texts(webhook, start)
     assert "`mail-8`" in text
+
+
+NIGHTLY = {"result": "ok", "exit_code": 0, "duration_seconds": 61, "stale_after_minutes": 1500}
+
+
+def test_a_job_failure_is_alerted_at_the_next_run_and_its_recovery_says_what_it_reported(
+    fresh: Deployment, webhook: LocalHttpServer
+) -> None:
+    start = len(webhook.requests_to(WEBHOOK_PATH))
+    sent(fresh.upload_document("backup", {**NIGHTLY, "message": "backup done: 12 GB"}))
+    assert run(fresh)["events_sent"] == 0
+
+    fresh.pass_time(timedelta(hours=24))  # the next night: the job fails
+    failed = {**NIGHTLY, "result": "fail", "exit_code": 2, "duration_seconds": 754, "message": "disk full\n"}
+    sent(fresh.upload_document("backup", failed))
+    assert fresh.object("failure/backup.json")["reason"] == "job_failed"
+    summary = run(fresh)
+    assert (summary["events"]["down"], summary["pulses_read"]) == (1, 1)  # at once: its threshold is 25 h
+    (down,) = texts(webhook, start)
+    assert "*DOWN* `backup`" in down
+    assert "Why: the job reported a failure (exit code 2, ran 12m 34s): disk full" in down
+    (alert,) = fresh.sns_alerts()
+    (event,) = alert["events"]
+    assert (event["kind"], event["reason"]["code"], event["reason"]["exit_code"]) == ("job", "job_failed", 2)
+    _, rows = status_rows(fresh)
+    assert (rows["backup"]["status"], rows["backup"]["job"]["result"]) == ("down", "fail")
+    assert run(fresh)["events_sent"] == 0  # announced once
+
+    fresh.pass_time(timedelta(hours=24))  # it runs fine again
+    sent(fresh.upload_document("backup", {**NIGHTLY, "message": "backup done: 12 GB"}))
+    assert run(fresh)["events"]["up"] == 1
+    up = texts(webhook, start)[1]
+    assert "*UP* `backup`: recovered: the job reported success at " in up
+    assert "(exit code 0, ran 1m 1s); down for " in up
+    assert up.endswith("It said: backup done: 12 GB")
+    (alert,) = fresh.sns_alerts()
+    assert alert["events"][0]["job"]["message"] == "backup done: 12 GB"
