@@ -44,12 +44,13 @@ def quote_excerpt(text: str | None, limit: int = EXCERPT_CHARS) -> str:
 
     check_echo writes excerpts already escaped (``\\n``, ``\\xNN``, ``…`` at a
     cut, about 80 characters); anything still unprintable is escaped here, so
-    a received body can never break the line it is shown on. None gives
+    a received body can never break the line it is shown on, and a double
+    quote inside is shown ``\\"`` (a JSON body stays readable). None gives
     ``(none)``.
     """
     if text is None:
         return "(none)"
-    return f'"{one_line(text, limit)}"'
+    return '"' + one_line(text, limit).replace('"', '\\"') + '"'
 
 
 class JsonError(ValueError):
