@@ -121,7 +121,9 @@ class Profile:
     ``job_failed``: the pulse reports ``"result": "fail"``. ``pause_until``:
     the end of the later of the pulse's and the operator's pause (None: no
     pause). ``message``, ``exit_code``, ``duration_seconds``: what a job's
-    pulse reported (None otherwise).
+    pulse reported (None otherwise). ``pending``: the host has a pulse that
+    was not read yet (more changed than a run reads): its threshold is not
+    known, so no down alert is sent for it until it is.
     """
 
     stale_after: timedelta
@@ -131,6 +133,7 @@ class Profile:
     message: str | None = None
     exit_code: int | None = None
     duration_seconds: float | None = None
+    pending: bool = False
 
     def paused_at(self, now: datetime) -> bool:
         """True while a pause lasts (``now`` before ``pause_until``)."""

@@ -20,7 +20,7 @@ Pure functions and the codec; the reads are check_result.store's.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -157,21 +157,26 @@ def refresh_index(
 
 def profiles(
     index: Mapping[str, PulseEntry],
-    hosts: Iterable[str],
+    observations: Mapping[str, Observation],
     stale_after: timedelta,
     operator_pauses: Mapping[str, datetime],
 ) -> dict[str, Profile]:
-    """Each host's Profile: from its index entry (none: the module's ``stale_after``, kind
-    unknown) and its operator pause (pauses.Pauses.until_by_host). Hosts whose pulses say the
-    same share one Profile (most of a fleet does: memory and time stay small at 50,000 hosts)."""
+    """Each host's Profile: from its index entry and its operator pause
+    (pauses.Pauses.until_by_host). A host without an entry has the module's ``stale_after`` and
+    no kind; when it has a pulse (not read yet: over PULSE_READS_PER_RUN) its Profile is
+    ``pending``: its threshold is unknown, and no down alert is sent for it until its pulse is
+    read (a nightly job must not be called down for a 15-minute silence). Hosts whose pulses
+    say the same share one Profile (most of a fleet does: memory and time stay small at 50,000
+    hosts)."""
     result, shared = {}, {}
-    for host in hosts:
+    for host, observation in observations.items():
         entry, pause = index.get(host), operator_pauses.get(host)
-        key = (pause,) if entry is None else (pause, *entry.said())
+        pending = entry is None and observation.pulse_etag is not None
+        key = (pause, pending) if entry is None else (pause, *entry.said())
         profile = shared.get(key)
         if profile is None:
             profile = shared[key] = (
-                Profile(stale_after=stale_after, pause_until=pause)
+                Profile(stale_after=stale_after, pause_until=pause, pending=pending)
                 if entry is None
                 else entry.profile(stale_after, pause)
             )

@@ -226,6 +226,12 @@ class Step:
     suppressed: bool = False
 
 
+def holds_alerts(row: HostStatus) -> bool:
+    """True when no down or still_down alert may be sent for the host now: it is paused, or its
+    pulse was not read yet (its own threshold unknown: Profile.pending)."""
+    return row.status == STATUS_PAUSED or (row.profile is not None and row.profile.pending)
+
+
 def step(
     row: HostStatus, previous: HostState | None, now: datetime, renotify_after: timedelta | None
 ) -> Step:
@@ -237,8 +243,8 @@ def step(
             return Step(outcomes=("first_success",) if previous is not None else ())
         downtime = max(row.last_ok_at - notified.since, timedelta(0))  # type: ignore[operator]
         return Step(_event(EVENT_UP, row, notified.since, now, downtime), ("alert_up",))
-    held = row.health == STATUS_DOWN  # only a pause keeps a down host here
-    if row.health == STATUS_NEW or (row.status == STATUS_PAUSED and notified is None):
+    held = row.health == STATUS_DOWN  # only a pause (or an unread pulse) keeps a down host here
+    if row.health == STATUS_NEW or (holds_alerts(row) and notified is None):
         if previous is not None:
             return Step(kept=previous, suppressed=held)
         if row.last_ok_at is not None:  # down during a pause: its echo dates it, nothing to keep
@@ -254,7 +260,7 @@ def step(
         kept, outcomes = replace(kept, last_ok_at=row.last_ok_at), ("flapped",)
     if renotify_after is None or now - (notified.notified_at or notified.since) < renotify_after:
         return Step(None, outcomes, kept)
-    if row.status == STATUS_PAUSED:
+    if holds_alerts(row):
         return Step(None, outcomes, kept, suppressed=True)
     event = _event(EVENT_STILL_DOWN, row, notified.since, now, now - notified.since)
     return Step(event, (*outcomes, "renotify"), replace(kept, notified_at=now))
@@ -291,6 +297,8 @@ def evaluate(
     down             paused, down      unchanged, no ``still_down`` (suppressed)
     down             paused, up        ``up`` event, as without a pause
     ===============  ================  =========================================
+
+    A host whose pulse was not read yet (Profile.pending) is held as a paused one is.
     """
     if stale_after <= timedelta(0):
         raise ValueError("stale_after must be positive")

@@ -167,12 +167,18 @@ def test_a_profile_takes_the_later_pause_and_the_modules_threshold_by_default() 
         "db": PulseEntry('"b"', "heartbeat", stale_after_minutes=3.0),
     }
     operator = {"web": T0 + 60 * MIN, "db": T0 + 5 * MIN, "unindexed": T0 + 5 * MIN}
-    result = profiles(index, ["web", "db", "unindexed", "plain"], STALE, operator)
+    observations = {
+        host: Observation(host, last_ok_at=T0, pulse_at=T0, pulse_etag='"e"')
+        for host in ("web", "db", "unindexed", "unread")
+    }
+    observations["no-pulse"] = Observation("no-pulse", last_ok_at=T0)
+    result = profiles(index, observations, STALE, operator)
     assert result == {
         "web": Profile(stale_after=STALE, kind="probe", pause_until=T0 + 60 * MIN),
         "db": Profile(stale_after=3 * MIN, kind="heartbeat", pause_until=T0 + 5 * MIN),
-        "unindexed": Profile(stale_after=STALE, pause_until=T0 + 5 * MIN),
-        "plain": Profile(stale_after=STALE),
+        "unindexed": Profile(stale_after=STALE, pause_until=T0 + 5 * MIN, pending=True),
+        "unread": Profile(stale_after=STALE, pending=True),  # its threshold is not known yet
+        "no-pulse": Profile(stale_after=STALE),  # nothing to read: judged by the module's
     }
 
 
