@@ -17,10 +17,9 @@ and the functions' clock forward together; no test sleeps.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
-import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -30,6 +29,7 @@ from typing import Any
 
 import pytest
 
+from tests.helpers import cli_env, run_cli
 from tools import tf, tfdocs
 from tools.httpserver import LocalHttpServer, start_http_server
 from tools.lambda_service import DeployedFunction, Invocation, PulseRouter, scheduled_event
@@ -270,24 +270,11 @@ class Deployment:
         )
 
     def tool(self, name: str, *args: str) -> subprocess.CompletedProcess[str]:
-        """Run the operator's ``scripts/<name>`` on this bucket as a user would (its launcher, the
-        emulator as AWS), at the emulator's time (the tools' hidden ``--now``)."""
-        env = {
-            "PATH": f"{Path(sys.executable).parent}{os.pathsep}/usr/bin:/bin",
-            "HOME": os.environ.get("HOME", "/tmp"),
-            "LANG": "C.UTF-8",
-            **self.emulator.client_environment(),
-        }
+        """Run the operator's ``scripts/<name>`` on this bucket as a user would (tests.helpers.run_cli,
+        the emulator as AWS), at the emulator's time (the tools' hidden ``--now``)."""
         now = self.emulator.now().strftime("%Y-%m-%dT%H:%M:%SZ")
-        return subprocess.run(
-            [str(ROOT / "scripts" / name), "--bucket", self.bucket, "--now", now, *args],
-            env=env,
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
+        env = cli_env(Path(tempfile.gettempdir()), self.emulator.endpoint)
+        return run_cli(name, ["--bucket", self.bucket, "--now", now, *args], env)
 
     def run_schedule(self) -> Invocation:
         """Deliver one EventBridge scheduled event to the rule's target, as EventBridge would."""
