@@ -147,6 +147,18 @@ data "aws_iam_policy_document" "check_result" {
     ]
   }
 
+  # A changed pulse (its listing ETag differs from the pulse index in state/)
+  # is read for the host's threshold, kind and pause; a recovered job's echo
+  # for what it reported.
+  statement {
+    sid     = "ReadPulsesAndEchoes"
+    actions = ["s3:GetObject"]
+    resources = [
+      "${aws_s3_bucket.this.arn}/pulse/*",
+      "${aws_s3_bucket.this.arn}/echo/*",
+    ]
+  }
+
   statement {
     sid       = "WriteState"
     actions   = ["s3:PutObject", "s3:DeleteObject"]

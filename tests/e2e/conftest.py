@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -27,6 +29,7 @@ from typing import Any
 
 import pytest
 
+from tests.helpers import cli_env, run_cli
 from tools import tf, tfdocs
 from tools.httpserver import LocalHttpServer, start_http_server
 from tools.lambda_service import DeployedFunction, Invocation, PulseRouter, scheduled_event
@@ -265,6 +268,13 @@ class Deployment:
         return router.object_created(
             f"pulse/{host}.json", self.emulator.client_environment(), clock_offset=self.emulator.clock_offset
         )
+
+    def tool(self, name: str, *args: str) -> subprocess.CompletedProcess[str]:
+        """Run the operator's ``scripts/<name>`` on this bucket as a user would (tests.helpers.run_cli,
+        the emulator as AWS), at the emulator's time (the tools' hidden ``--now``)."""
+        now = self.emulator.now().strftime("%Y-%m-%dT%H:%M:%SZ")
+        env = cli_env(Path(tempfile.gettempdir()), self.emulator.endpoint)
+        return run_cli(name, ["--bucket", self.bucket, "--now", now, *args], env)
 
     def run_schedule(self) -> Invocation:
         """Deliver one EventBridge scheduled event to the rule's target, as EventBridge would."""

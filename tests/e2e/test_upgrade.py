@@ -48,7 +48,8 @@ ALLOWED_CREATES: frozenset[str] = frozenset()
 # code (a new zip, its path and hash), handler, runtime, architecture and environment,
 # with the attributes AWS recomputes when any of those change; and the functions' role
 # policies, which grant what the new code reads (check_echo: echo/* and failure/*, to
-# date a run of failures).
+# date a run of failures; check_result: pulse/* and echo/*, for each host's threshold, kind
+# and pause, and a recovered job's report).
 FUNCTION_ATTRIBUTES = frozenset(
     {
         "filename",
