@@ -31,6 +31,8 @@ locals {
   check_result_environment = merge(
     local.common_environment,
     {
+      # check_result reads each changed pulse (its threshold, kind and pause) as check_echo does.
+      PULSE_MAX_BYTES         = tostring(var.pulse_max_bytes)
       STALE_AFTER_MINUTES     = tostring(var.stale_after_minutes)
       RENOTIFY_MINUTES        = tostring(var.renotify_minutes)
       ALERT_WEBHOOK_FORMAT    = var.alert_webhook_format

@@ -40,8 +40,10 @@ data "aws_iam_policy_document" "check_echo" {
   # Why s3:ListBucket at all: S3 answers a GET of a missing object with 404
   # only when the caller may list the bucket, else 403 AccessDenied. A pulse
   # deleted between its upload and the check (pulse-forget, a host retired)
-  # must be a logged skip, not an error that Lambda retries. The listing has
-  # no s3:prefix key in that check, hence ...IfExists (as for check_result).
+  # must be a logged skip, not an error that Lambda retries; a host's first
+  # failure finds no previous failure record and no echo (404s too). The
+  # listing has no s3:prefix key in that check, hence ...IfExists (as for
+  # check_result).
   statement {
     sid       = "ListPulses"
     actions   = ["s3:ListBucket"]
@@ -58,6 +60,18 @@ data "aws_iam_policy_document" "check_echo" {
     sid       = "ReadPulses"
     actions   = ["s3:GetObject"]
     resources = ["${aws_s3_bucket.this.arn}/pulse/*"]
+  }
+
+  # On a failed check only: the previous failure record (GET) and the echo
+  # (HEAD, which needs s3:GetObject) date the start of the run of failures
+  # (failing_since).
+  statement {
+    sid     = "ReadLastEchoAndFailure"
+    actions = ["s3:GetObject"]
+    resources = [
+      "${aws_s3_bucket.this.arn}/echo/*",
+      "${aws_s3_bucket.this.arn}/failure/*",
+    ]
   }
 
   statement {
@@ -130,6 +144,18 @@ data "aws_iam_policy_document" "check_result" {
     resources = [
       "${aws_s3_bucket.this.arn}/failure/*",
       "${aws_s3_bucket.this.arn}/state/*",
+    ]
+  }
+
+  # A changed pulse (its listing ETag differs from the pulse index in state/)
+  # is read for the host's threshold, kind and pause; a recovered job's echo
+  # for what it reported.
+  statement {
+    sid     = "ReadPulsesAndEchoes"
+    actions = ["s3:GetObject"]
+    resources = [
+      "${aws_s3_bucket.this.arn}/pulse/*",
+      "${aws_s3_bucket.this.arn}/echo/*",
     ]
   }
 

@@ -172,6 +172,7 @@ class Usage:
     architecture: str = "x86_64"
     # Assumption: a probe to a healthy host plus one S3 GET and one PUT, all in-region, ~300 ms.
     check_echo_seconds: float = 0.3
+    label: str = ""  # the column's title; default "<hosts> hosts"
     # check_result duration: fixed part + per listed page; measured locally, scaled (see run.py).
     check_result_seconds_base: float = 0.5
     check_result_seconds_per_1000_hosts: float = 0.5
@@ -353,16 +354,23 @@ def measure_usage(hosts_for_result: int = 2000) -> dict[str, Any]:
     details: dict[str, Any] = {}
     overrides: dict[str, Any] = {}
     with mock_aws(), scale.WebhookReceiver() as receiver:
-        # check_echo: one healthy probe against a local target
+        # check_echo: one healthy probe against a local target, and one heartbeat (nothing probed)
         try:
             echo = _measure_check_echo(receiver)
+            heartbeat = _measure_check_echo(receiver, heartbeat=True)
         except ModuleNotFoundError as exc:  # only while the handler is being written
             details["check_echo"] = {"not_measured": str(exc)}
         else:
             details["check_echo"] = echo
+            details["check_echo_heartbeat"] = heartbeat
             overrides["check_echo_get_requests"] = echo["get_class"]
             overrides["check_echo_put_requests"] = echo["put_class"]
             overrides["check_echo_log_bytes"] = echo["log_bytes"]
+            overrides[HEARTBEAT] = {
+                "check_echo_get_requests": heartbeat["get_class"],
+                "check_echo_put_requests": heartbeat["put_class"],
+                "check_echo_log_bytes": heartbeat["log_bytes"],
+            }
     with mock_aws(), scale.WebhookReceiver() as receiver:
         from datetime import datetime, timezone
 
@@ -412,18 +420,20 @@ def _split_request_classes(by_operation: dict[str, int], *, exclude_lists: bool 
     return get_class, put_class
 
 
-def _measure_check_echo(receiver: Any) -> dict[str, Any]:
-    """Upload one pulse pointing at a local target, run check_echo on its S3 event, measure it."""
+def _measure_check_echo(receiver: Any, *, heartbeat: bool = False) -> dict[str, Any]:
+    """Upload one pulse pointing at a local target (or a heartbeat: no URL), run check_echo on its
+    S3 event, measure it."""
     import boto3
     from pulse_echo.layout import ECHO_PREFIX, PULSE_PREFIX, key_for
 
     from bench import scale
 
-    key = key_for(PULSE_PREFIX, "bench-host")
+    key = key_for(PULSE_PREFIX, "bench-heartbeat" if heartbeat else "bench-host")
     target = receiver.url.replace("/hook", "/health")
     s3 = boto3.client("s3", region_name=scale.REGION)
-    s3.create_bucket(Bucket=scale.BUCKET)
-    body = json.dumps({"url": target, "body": "ok"}).encode()
+    if scale.BUCKET not in {bucket["Name"] for bucket in s3.list_buckets()["Buckets"]}:
+        s3.create_bucket(Bucket=scale.BUCKET)
+    body = json.dumps({} if heartbeat else {"url": target, "body": "ok"}).encode()
     s3.put_object(Bucket=scale.BUCKET, Key=key, Body=body)
     os.environ.update(
         {"PULSE_ECHO_BUCKET": scale.BUCKET, "ALLOW_PRIVATE_TARGETS": "true", "LOG_LEVEL": "INFO"}
@@ -465,13 +475,32 @@ def _measure_check_echo(receiver: Any) -> dict[str, Any]:
 # --- report -----------------------------------------------------------------------------------
 
 
+HEARTBEAT = "heartbeat"
+"""The overrides' key for the heartbeat-only column's own measurements."""
+HEARTBEAT_HOSTS = 1000
+HEARTBEAT_CHECK_ECHO_SECONDS = 0.05
+"""Assumption: a heartbeat's check_echo is one S3 GET and one PUT, in-region, nothing probed."""
+
+
 def compute(
     sizes: tuple[int, ...] = (10, 1000, 10000), overrides: dict[str, Any] | None = None
 ) -> dict[str, Any]:
-    """Cost table for each size; ``overrides`` are Usage fields (measured or from results.json)."""
+    """Cost table for each size, then for HEARTBEAT_HOSTS heartbeat-only hosts (no URL: nothing
+    probed); ``overrides`` are Usage fields (measured or from results.json), and under HEARTBEAT
+    the heartbeat's own."""
+    overrides = dict(overrides or {})
+    measured_heartbeat = overrides.pop(HEARTBEAT, {})
+    heartbeat = {
+        **overrides,
+        "check_echo_seconds": HEARTBEAT_CHECK_ECHO_SECONDS,
+        **measured_heartbeat,
+        "label": f"{HEARTBEAT_HOSTS:,} heartbeat-only hosts",
+    }
+    columns = [Usage(hosts=hosts, **overrides) for hosts in sizes]
+    columns.append(Usage(hosts=HEARTBEAT_HOSTS, **heartbeat))
     rows = []
-    for hosts in sizes:
-        usage = Usage(hosts=hosts, **(overrides or {}))
+    for usage in columns:
+        hosts = usage.hosts
         items = monthly_cost(usage)
         total, after_free = totals(items)
         rows.append(
@@ -500,7 +529,9 @@ def table(report: dict[str, Any]) -> str:
     rows = report["rows"]
     names = [item["name"] for item in rows[0]["items"]]
     header = (
-        "| per month (us-east-1, list price) | " + " | ".join(f"{r['hosts']:,} hosts" for r in rows) + " |"
+        "| per month (us-east-1, list price) | "
+        + " | ".join(r["usage"]["label"] or f"{r['hosts']:,} hosts" for r in rows)
+        + " |"
     )
     lines = [header, "| --- |" + " ---: |" * len(rows)]
     for index, name in enumerate(names):

@@ -11,8 +11,9 @@ Runs, in order:
 4. the monthly cost (bench/cost.py), with what one invocation does measured
    in moto and check_result's duration taken from step 1.
 
-Targets (issue "Scale and speed"): S3 requests per run ≤ ceil(hosts/1000)
-per listed prefix + a constant per status change + a constant; Python heap
+Targets (issue "Scale and speed", DESIGN §2b): S3 requests per run ≤
+ceil(hosts/1000) per listed prefix + a constant per changed pulse and per
+status change + a constant; Python heap
 peak at 50,000 hosts ≤ 64 MiB (half of a 128 MB function); estimated Lambda
 run time ≤ half the function timeout; handler import ≤ 150 ms; zip ≤ 100 KB;
 alert no later than stale_after + schedule period.
@@ -37,18 +38,23 @@ for _path in (ROOT / "lambda_src", ROOT):
     if str(_path) not in sys.path:
         sys.path.insert(0, str(_path))
 
+from check_result.bucket import PARALLEL_READS  # noqa: E402
+
 from bench import coldstart, cost, scale, time_to_alert  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results.json"
 DEFAULT_SIZES = (1000, 10_000, 50_000)
 
-# The request bound's constants (docs/scale.md, "How many hosts?"): per run, the run lease (PUT, DELETE)
-# and the state document (GET, PUT when it changed); per status change, at most one GET of the
-# failure record the message quotes (and never more than ALERT_MAX_HOSTS_LISTED of them).
-CONSTANT_REQUESTS = 4
+# The request bound's constants (docs/scale.md, "How many hosts?"): per run, the run lease (PUT,
+# DELETE), the state document (GET, PUT when it changed), the pulse index (GET, PUT when it changed)
+# and the operator's pauses (GET); per changed pulse, one GET of it (at most PULSE_READS_PER_RUN);
+# per status change, at most one GET of the record the message quotes (never more than
+# ALERT_MAX_HOSTS_LISTED of them).
+CONSTANT_REQUESTS = 7
 PER_CHANGE_REQUESTS = 1
+RUNS = ("first_run", "steady_run", "rebuild_run")
 HEAP_TARGET_MB = 64.0  # half of a 128 MB function
-S3_LIST_LATENCY_S = 0.03  # assumed in-region latency of one ListObjectsV2 page (estimate)
+S3_LIST_LATENCY_S = 0.03  # assumed in-region latency of one S3 request (estimate)
 LAMBDA_MEMORY_TARGET_MB = 128.0
 PROFILE_MAX_HOSTS = 10_000  # cProfile (3x slower) only up to this size
 
@@ -89,9 +95,9 @@ def judge_scale(data: dict[str, Any], defaults: dict[str, Any], base_rss_mb: flo
     hosts = data["hosts"]
     pages_allowed = math.ceil(hosts / scale.LIST_PAGE_SIZE)
     verdict: dict[str, Any] = {}
-    for run in ("first_run", "steady_run"):
+    for run in RUNS:
         requests = data[run]["requests"]
-        changes = data["stale"] if run == "first_run" else 0
+        changes = changes_in(data[run].get("summary"))
         prefixes = requests["list_pages_by_prefix"]
         bound = scale.request_bound(hosts, len(prefixes), changes, PER_CHANGE_REQUESTS, CONSTANT_REQUESTS)
         per_prefix_ok = all(pages <= pages_allowed for pages in prefixes.values())
@@ -107,11 +113,13 @@ def judge_scale(data: dict[str, Any], defaults: dict[str, Any], base_rss_mb: flo
     memory_mb = defaults.get("check_result_memory_mb", 256.0)
     timeout = defaults.get("check_result_timeout_seconds", float(scale.DEFAULT_TIMEOUT_SECONDS))
     cpu_factor = max(1.0, scale.LAMBDA_FULL_VCPU_MB / memory_mb)
-    pages = data["steady_run"]["requests"]["total"]
+    # S3's latency: once per request, except the changed pulses, read PARALLEL_READS at a time.
+    read = (data["steady_run"].get("summary") or {}).get("pulses_read", 0)
+    waits = data["steady_run"]["requests"]["total"] - read + math.ceil(read / PARALLEL_READS)
     # CPU time outside moto (our code, botocore, the webhook client): what Lambda would run too.
     # CPU rather than wall time, so that other work on this machine does not inflate it.
     ours_local = data["steady_run"]["cpu_outside_moto_seconds"]
-    estimate = ours_local * cpu_factor + pages * S3_LIST_LATENCY_S
+    estimate = ours_local * cpu_factor + waits * S3_LIST_LATENCY_S
     verdict["local_without_moto_s"] = ours_local
     verdict["lambda_estimate_s"] = estimate
     verdict["lambda_memory_mb"] = memory_mb
@@ -125,22 +133,31 @@ def judge_scale(data: dict[str, Any], defaults: dict[str, Any], base_rss_mb: flo
     return data
 
 
+def changes_in(summary: Any) -> int:
+    """What a run's summary says changed: the pulses it read, plus its events (status changes)."""
+    if not isinstance(summary, dict):
+        return 0
+    return int(summary.get("pulses_read", 0)) + int(summary.get("events_sent", 0))
+
+
 def _pf(ok: bool | None) -> str:
     return "n/a" if ok is None else ("PASS" if ok else "FAIL")
 
 
 def scale_table(sizes: list[dict[str, Any]]) -> str:
     lines = [
-        "| hosts (objects) | S3 requests: first run / steady | bound: ceil(hosts/1000) × prefixes + "
-        f"{PER_CHANGE_REQUESTS} × changes + {CONSTANT_REQUESTS} | wall time here: first / steady "
+        "| hosts (objects) | S3 requests: first run / steady, 1% of pulses changed / index rebuild | "
+        f"bound: ceil(hosts/1000) × prefixes + {PER_CHANGE_REQUESTS} × (changed pulses + status changes) "
+        f"+ {CONSTANT_REQUESTS} | wall time here: first / steady "
         "(in moto) | Lambda estimate, steady (≤ half the timeout) | heap peak, first run (≤ 64 MiB) "
         "| memory estimate in Lambda (≤ 128 MB) |",
         "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     for data in sizes:
         v = data["verdict"]
-        first, steady = data["first_run"], data["steady_run"]
+        first, steady, rebuild = data["first_run"], data["steady_run"], data["rebuild_run"]
         lists = ", ".join(f"{p} {n}" for p, n in steady["requests"]["list_pages_by_prefix"].items())
+        read = {run: (data[run].get("summary") or {}).get("pulses_read", 0) for run in RUNS}
         memory = v["lambda_memory_estimate_mb"]
         memory_text = (
             "n/a"
@@ -150,9 +167,10 @@ def scale_table(sizes: list[dict[str, Any]]) -> str:
         )
         lines.append(
             f"| {data['hosts']:,} ({data['objects']:,}) "
-            f"| {first['requests']['total']} / {steady['requests']['total']} (lists: {lists}) "
-            f"| {v['first_run']['bound']} / {v['steady_run']['bound']}: "
-            f"{_pf(v['first_run']['pass'] and v['steady_run']['pass'])} "
+            f"| {first['requests']['total']} / {steady['requests']['total']} ({read['steady_run']} pulses "
+            f"read) / {rebuild['requests']['total']} ({read['rebuild_run']} read) (lists: {lists}) "
+            f"| {v['first_run']['bound']} / {v['steady_run']['bound']} / {v['rebuild_run']['bound']}: "
+            f"{_pf(all(v[run]['pass'] for run in RUNS))} "
             f"| {first['seconds']:.2f} s / {steady['seconds']:.2f} s ({steady['moto_share']:.0%}) "
             f"| {v['lambda_estimate_s']:.1f} s of {v['timeout_s']:.0f} s: {_pf(v['time_pass'])} "
             f"({v['local_without_moto_s']:.2f} s CPU here) "
@@ -164,8 +182,9 @@ def scale_table(sizes: list[dict[str, Any]]) -> str:
 
 def baseline_table(sizes: list[dict[str, Any]]) -> str:
     lines = [
-        "| hosts | stale | original: S3 requests, alerts sent, stale hosts missed | pulse-echo first run: "
-        "requests, messages, hosts alerted | requests ratio | next run: original alerts again / pulse-echo |",
+        "| hosts | stale | original: S3 requests, alerts sent, stale hosts missed, false alarms | pulse-echo "
+        "first run: requests, messages, hosts alerted | requests ratio | next run: original alerts again / "
+        "pulse-echo |",
         "| --- | ---: | --- | --- | ---: | --- |",
     ]
     for data in sizes:
@@ -177,7 +196,7 @@ def baseline_table(sizes: list[dict[str, Any]]) -> str:
         lines.append(
             f"| {data['hosts']:,} | {data['stale']} "
             f"| {base['requests']['total']}, {base['alerted']} alert post{_plural(base['alerted'])}, "
-            f"**{base['missed']} missed** "
+            f"**{base['missed']} missed**, **{base.get('false_alarms', 0)} false** "
             f"| {first['requests']['total']}, {first['messages']} message{_plural(first['messages'])}, "
             f"{alerted} "
             f"| {ratio:.0f}× "
@@ -309,7 +328,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"... check_result at {hosts:,} hosts", file=sys.stderr, flush=True)
             scale_results.append(judge_scale(run_scale(hosts), defaults, base_rss))
         report["scale"] = scale_results
-        out("## check_result at scale (moto in-process, 0.1% of hosts stale)\n")
+        out("## check_result at scale (moto in-process, kinds mixed, 0.1% stale, 1% of pulses changing)\n")
         out(scale_table(scale_results) + "\n")
         out(f"### Where the time goes (cProfile of one steady run, up to {PROFILE_MAX_HOSTS:,} hosts)\n")
         out(profile_table(scale_results) + "\n")

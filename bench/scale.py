@@ -8,10 +8,13 @@ in-process ``mock_aws``:
 
 - setup writes ``pulse/``, ``echo/`` and ``failure/`` objects for every host
   straight into moto's backend with the ``LastModified`` we want (through
-  boto3 it would take minutes at 50,000 hosts); 0.1% of hosts are stale
-  (last echo 30 minutes ago): every other one still pulses but its checks
-  fail (a ``failure/`` record newer than the echo says why), the others
-  stopped pulsing 31 minutes ago;
+  boto3 it would take minutes at 50,000 hosts), and check_result's pulse
+  index as a run that had read every pulse would have left it; the pulses
+  are a mix of kinds (KIND_MIX: probes, heartbeats, nightly jobs with their
+  own 1,500-minute threshold); 0.1% of hosts are stale (last echo 30 minutes
+  ago): every other one still pulses but its checks fail (a ``failure/``
+  record newer than the echo says why), the others stopped pulsing 31
+  minutes ago;
 - the measured runs go through boto3 exactly as in Lambda: the handler is
   imported from ``lambda_src``, configured through its environment variables,
   and called with an EventBridge ``Scheduled Event``; it posts to a real
@@ -22,8 +25,12 @@ in-process ``mock_aws``:
   runs, so that tracing does not slow the timed run.
 
 Run 1 after setup is the *first run*: every stale host is a status change
-(one alert message). Run 2 is the *steady state*: nothing changed, which is
-what almost every run in production looks like.
+(one alert message). The next runs are the *steady state*: before each,
+CHANGE_FRACTION (1%) of the pulses change (a job reports again, a host's
+pulse gains a field), so the run reads those pulses and rewrites the index;
+no status changes. Last, the *index rebuild*: the pulse index is deleted (a
+first run after an upgrade), and the run reads the pulses it can
+(PULSE_READS_PER_RUN), hosts that would be due first.
 """
 
 from __future__ import annotations
@@ -60,6 +67,7 @@ for _path in (ROOT / "lambda_src", ROOT):
 from pulse_echo.layout import (  # noqa: E402  (after sys.path is set)
     ECHO_PREFIX,
     FAILURE_PREFIX,
+    PULSE_INDEX_KEY,
     PULSE_PREFIX,
     STATE_PREFIX,
     key_for,
@@ -70,6 +78,9 @@ BUCKET = "pulse-echo-bench"
 REGION = "us-east-1"
 STALE_AFTER_MINUTES = 15.0
 STALE_FRACTION = 0.001
+CHANGE_FRACTION = 0.01
+KIND_MIX = (("probe", 12), ("heartbeat", 5), ("job", 3))
+"""Kinds of pulse, in twentieths of the hosts: 60% probes, 25% heartbeats, 15% nightly jobs."""
 LIST_PAGE_SIZE = 1000  # S3's maximum keys per ListObjects(V2) page
 DEFAULT_TIMEOUT_SECONDS = 60  # used when variables.tf does not say
 LAMBDA_FULL_VCPU_MB = 1769  # Lambda gives one full vCPU at 1,769 MB, CPU share scales with memory
@@ -377,16 +388,62 @@ def stale_indices(hosts: int, fraction: float = STALE_FRACTION) -> list[int]:
     return [k * step + step // 2 for k in range(count)]
 
 
+def kind_of(index: int, stale: set[int] | frozenset[int] = frozenset(), mix: tuple = KIND_MIX) -> str:
+    """Host ``index``'s kind of pulse (``mix``, round-robin); a stale host is a probe (its checks
+    fail, or its pulses stopped)."""
+    if index in stale:
+        return "probe"
+    slot = index % sum(share for _, share in mix)
+    for kind, share in mix:
+        if slot < share:
+            return kind
+        slot -= share
+    raise AssertionError("unreachable")
+
+
+def pulse_body(index: int, kind: str, round_: int = 0) -> dict[str, Any]:
+    """What host ``index`` uploads: a probe's URL and body, a heartbeat's nothing, a nightly job's
+    report (with its own threshold). ``round_`` > 0: a later upload that differs (new ETag)."""
+    if kind == "probe":
+        body: dict[str, Any] = {"url": f"https://{host_name(index)}.example.com/health", "body": "ok"}
+    elif kind == "heartbeat":
+        body = {}
+    else:
+        body = {
+            "result": "ok",
+            "exit_code": 0,
+            "duration_seconds": 60.0 + (index * 31 + round_ * 7) % 600,
+            "message": "backup done",
+            "stale_after_minutes": 1500,
+        }
+    if round_ and kind != "job":
+        body["deployed"] = f"release-{round_}"  # a field of the host's own: ignored, but a new ETag
+    return body
+
+
+def echo_body(index: int, kind: str, echo_at: datetime) -> dict[str, Any]:
+    url = f"https://{host_name(index)}.example.com/health" if kind == "probe" else None
+    return {
+        "checked_at": isoformat(echo_at),
+        "kind": kind,
+        "url": url,
+        "http_status": 200 if url else None,
+        "elapsed_ms": 12 if url else None,
+    }
+
+
 @dataclass
 class Population:
     hosts: int
     stale: list[int]
     objects: int
     setup_seconds: float
+    kinds: dict[str, int] = field(default_factory=dict)
 
 
-def populate(hosts: int, now: datetime) -> Population:
-    """Create the bucket (through boto3) and fill it through moto's backend (setup only)."""
+def populate(hosts: int, now: datetime, mix: tuple = KIND_MIX) -> Population:
+    """Create the bucket (through boto3) and fill it through moto's backend (setup only), the
+    kinds of pulse in the proportions of ``mix``."""
     import boto3
     from moto.core import DEFAULT_ACCOUNT_ID
     from moto.s3.models import s3_backends
@@ -406,30 +463,28 @@ def populate(hosts: int, now: datetime) -> Population:
         fake.last_modified = when.replace(tzinfo=None)  # moto keeps naive UTC
         objects += 1
 
+    kinds: Counter[str] = Counter()
     for index in range(hosts):
         host = host_name(index)
         url = f"https://{host}.example.com/health"
+        kind = kind_of(index, stale_set, mix)
+        kinds[kind] += 1
         if index in failing:
             echo_at = now - timedelta(minutes=30)  # last good check
             pulse_at = now - timedelta(seconds=(index * 7919) % 600)  # still pulsing
         elif index in stale_set:
             pulse_at = now - timedelta(minutes=31)  # stopped: no pulse since
             echo_at = now - timedelta(minutes=30)
+        elif kind == "job":
+            # nightly, at some time in the last 24 hours
+            echo_at = now - timedelta(seconds=(index * 7919) % 86_400)
+            pulse_at = echo_at - timedelta(seconds=1)
         else:
             # spread over one pulse interval (10 minutes), like hosts on their own clocks
             echo_at = now - timedelta(seconds=(index * 7919) % 600)
             pulse_at = echo_at - timedelta(seconds=1)
-        put(key_for(PULSE_PREFIX, host), {"url": url, "body": "ok"}, pulse_at)
-        put(
-            key_for(ECHO_PREFIX, host),
-            {
-                "checked_at": isoformat(echo_at),
-                "url": url,
-                "http_status": 200,
-                "elapsed_ms": 12,
-            },
-            echo_at,
-        )
+        put(key_for(PULSE_PREFIX, host), pulse_body(index, kind), pulse_at)
+        put(key_for(ECHO_PREFIX, host), echo_body(index, kind, echo_at), echo_at)
         if index in failing:
             failed_at = pulse_at + timedelta(seconds=1)  # the check of its latest pulse failed
             put(
@@ -446,20 +501,74 @@ def populate(hosts: int, now: datetime) -> Population:
                 },
                 failed_at,
             )
-    return Population(hosts, stale, objects, time.perf_counter() - started)
+    build_index(now)
+    return Population(hosts, stale, objects, time.perf_counter() - started, dict(kinds))
 
 
-def reset_state() -> int:
-    """Delete check_result's own records (``state/``) so the next run is a first run again."""
+def _backend() -> Any:
     from moto.core import DEFAULT_ACCOUNT_ID
     from moto.s3.models import s3_backends
 
-    backend = s3_backends[DEFAULT_ACCOUNT_ID]["global"]
+    return s3_backends[DEFAULT_ACCOUNT_ID]["global"]
+
+
+def build_index(now: datetime) -> int:
+    """Write ``state/pulses.json`` as check_result leaves it once it has read every pulse (each
+    pulse's bytes and ETag, through check_result's own codec). Setup only. Returns its size."""
+    from check_result.pulses import encode_index, index_entry
+    from pulse_echo.layout import host_from_key
+
+    backend = _backend()
+    bucket = backend.get_bucket(BUCKET)
+    entries = {}
+    for name in list(bucket.keys.keys()):
+        host = host_from_key(name, PULSE_PREFIX)
+        if host is not None:
+            fake = bucket.keys[name]
+            entries[host] = index_entry(fake.value, fake.etag, now)
+    data = encode_index(entries, updated_at=now)
+    backend.put_object(BUCKET, PULSE_INDEX_KEY, data, disable_notification=True)
+    return len(data)
+
+
+def change_pulses(hosts: int, round_: int, now: datetime, fraction: float = CHANGE_FRACTION) -> int:
+    """Before a steady run: ``fraction`` of the pulses change (every 100th host at 1%, offset by
+    the round): a job reports again (and check_echo's echo with it), another host's pulse gains a
+    field. Through moto's backend, dated ``now``. Returns how many changed."""
+    backend = _backend()
+    step = max(1, round(1 / fraction))
+    stale = set(stale_indices(hosts))
+    changed = 0
+    for index in range(round_ % step, hosts, step):
+        kind = kind_of(index, stale)
+        if index in stale:
+            continue  # the stale hosts stay as they are
+        host = host_name(index)
+        for key, body in (
+            (key_for(PULSE_PREFIX, host), pulse_body(index, kind, round_)),
+            (key_for(ECHO_PREFIX, host), echo_body(index, kind, now)),
+        ):
+            fake = backend.put_object(BUCKET, key, json.dumps(body).encode(), disable_notification=True)
+            fake.last_modified = now.astimezone(timezone.utc).replace(tzinfo=None)
+        changed += 1
+    return changed
+
+
+def reset_state(now: datetime) -> int:
+    """Delete check_result's own records (``state/``) so the next run is a first run again, with
+    the pulse index rebuilt as setup left it."""
+    backend = _backend()
     bucket = backend.get_bucket(BUCKET)
     names = [name for name in list(bucket.keys.keys()) if name.startswith(STATE_PREFIX)]
     for name in names:
         backend.delete_object(BUCKET, name)
+    build_index(now)
     return len(names)
+
+
+def delete_index() -> None:
+    """Lose the pulse index (a first run after an upgrade, or a deleted cache)."""
+    _backend().delete_object(BUCKET, PULSE_INDEX_KEY)
 
 
 # --- the handler --------------------------------------------------------------
@@ -535,7 +644,8 @@ def reset_rss_peak() -> bool:
 
 
 _MOTO_SECONDS = [0.0]  # wall time inside moto
-_MOTO_CPU_SECONDS = [0.0]  # CPU time of the calling thread inside moto
+_MOTO_CPU_SECONDS = [0.0]  # CPU time inside moto, of whichever thread made the call
+_MOTO_LOCK = threading.Lock()
 
 
 def install_moto_timer() -> None:
@@ -556,8 +666,9 @@ def install_moto_timer() -> None:
         try:
             return original(self, *args, **kwargs)
         finally:
-            _MOTO_SECONDS[0] += time.perf_counter() - started
-            _MOTO_CPU_SECONDS[0] += time.thread_time() - cpu_started
+            with _MOTO_LOCK:  # check_result reads changed pulses from several threads
+                _MOTO_SECONDS[0] += time.perf_counter() - started
+                _MOTO_CPU_SECONDS[0] += time.thread_time() - cpu_started
 
     BotocoreStubber.__call__ = timed  # type: ignore[method-assign]
     BotocoreStubber._bench_timed = True  # type: ignore[attr-defined]
@@ -571,25 +682,27 @@ class RunResult:
     summary: Any = None
     moto_seconds: float = 0.0
     rss_growth_mb: float | None = None
-    cpu_seconds: float = 0.0  # CPU time of the thread that ran the handler (not the webhook receiver)
+    cpu_seconds: float = 0.0  # CPU time of the process during the run (its reading threads included)
     moto_cpu_seconds: float = 0.0
 
 
 def timed_run(handler: Callable[[dict, Any], Any], receiver: WebhookReceiver) -> RunResult:
     """One run, timed; with its S3 requests, messages, time inside moto and peak RSS growth.
 
-    Wall time depends on what else the machine runs; the thread's CPU time
-    (``cpu_seconds``, and ``moto_cpu_seconds`` of it inside moto) much less,
-    so the Lambda estimate in run.py is built on CPU time.
+    Wall time depends on what else the machine runs; CPU time (``cpu_seconds``
+    of the process, so the threads that read changed pulses count too, and
+    ``moto_cpu_seconds`` of it inside moto) much less, so the Lambda estimate in
+    run.py is built on CPU time. The webhook receiver's thread is counted too:
+    it takes one POST per message, nothing beside the listings.
     """
     gc.collect()
     rss_before = rss_now_mb()
     peak_reset = reset_rss_peak()
     moto_before, moto_cpu_before = _MOTO_SECONDS[0], _MOTO_CPU_SECONDS[0]
     with REQUEST_LOG.recording(), quiet_stderr():
-        started, cpu_started = time.perf_counter(), time.thread_time()
+        started, cpu_started = time.perf_counter(), time.process_time()
         summary = handler(dict(SCHEDULED_EVENT), None)
-        seconds, cpu_seconds = time.perf_counter() - started, time.thread_time() - cpu_started
+        seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
     return RunResult(
         seconds,
         REQUEST_LOG.summary(),
@@ -706,6 +819,7 @@ def baseline_run(receiver: WebhookReceiver, stale_hosts: list[str]) -> dict[str,
         seconds = time.perf_counter() - started
     messages = len(receiver.take())
     missed = sorted(set(stale_hosts) - set(result.alerted))
+    false_alarms = sorted(set(result.alerted) - set(stale_hosts))  # nightly jobs, one threshold for all
     return {
         "seconds": seconds,
         "requests": REQUEST_LOG.summary(),
@@ -715,6 +829,7 @@ def baseline_run(receiver: WebhookReceiver, stale_hosts: list[str]) -> dict[str,
         "alerted": len(result.alerted),
         "missed": len(missed),
         "missed_examples": missed[:3],
+        "false_alarms": len(false_alarms),
     }
 
 
@@ -756,8 +871,13 @@ def measure(
         rss_before = rss_now_mb()
 
         first = timed_run(handler, receiver)
-        steady = [timed_run(handler, receiver) for _ in range(repeats)]
+        steady, changed = [], []
+        for round_ in range(1, repeats + 1):
+            changed.append(change_pulses(hosts, round_, datetime.now(timezone.utc)))
+            steady.append(timed_run(handler, receiver))
         steady_median = statistics.median(run.seconds for run in steady)
+        delete_index()
+        rebuild = timed_run(handler, receiver)
         result["first_run"] = {
             "seconds": first.seconds,
             "cpu_seconds": first.cpu_seconds,
@@ -780,15 +900,26 @@ def measure(
             "rss_growth_mb": max((run.rss_growth_mb or 0.0) for run in steady),
             "requests": steady[0].requests,
             "messages": sum(run.messages for run in steady),
+            "pulses_changed": changed[0],
+            "summary": steady[0].summary,
         }
+        result["rebuild_run"] = {
+            "seconds": rebuild.seconds,
+            "cpu_seconds": rebuild.cpu_seconds,
+            "requests": rebuild.requests,
+            "messages": rebuild.messages,
+            "summary": rebuild.summary,
+        }
+        result["kinds"] = population.kinds
         result["rss_before_runs_mb"] = rss_before
         result["maxrss_after_timed_runs_mb"] = maxrss_mb()
 
         if memory:
             # the first run is the heavier one (the same listings, plus the alert and its records)
-            reset_state()
+            reset_state(now)
             result["tracemalloc_peak_mb"] = {"first_run": traced_run(handler, receiver)}
         if profile:
+            change_pulses(hosts, repeats + 1, datetime.now(timezone.utc))
             result["profile_steady_run"] = profiled_run(handler, receiver)
 
         stale_hosts = [host_name(i) for i in population.stale]

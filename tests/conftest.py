@@ -8,6 +8,8 @@
   of chosen loggers); ``s3_seed``: S3 objects with a chosen LastModified.
 - ``moto_endpoint``: a moto server for one test module; ``moto_clock``: moto's
   S3 clock pinned (the scripts' tests).
+- ``check_echo_s3``: check_echo's environment on ``s3``; ``check_echo_logs``: the
+  JSON lines check_echo logs.
 
 Helpers that are not fixtures (handler environments, the scripts' command
 line) are in tests/helpers.py.
@@ -175,3 +177,24 @@ def moto_clock(monkeypatch: pytest.MonkeyPatch) -> Callable[[datetime], None]:
         current["now"] = moment
 
     return set_time
+
+
+# --- check_echo's fixtures ---
+
+
+@pytest.fixture
+def check_echo_s3(s3: object, monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
+    """check_echo's environment on moto (tests.helpers.check_echo_env). Yields the S3 client."""
+    from tests.helpers import check_echo_env
+
+    with check_echo_env(monkeypatch):
+        yield s3
+
+
+@pytest.fixture
+def check_echo_logs() -> Iterator[list[dict]]:
+    """The JSON lines check_echo logs during the test, parsed."""
+    from check_echo.outcome import logger
+
+    with capture_json_logs(logger) as lines:
+        yield lines

@@ -2,7 +2,9 @@
 
 - check_echo and check_result: their environment for a test (``check_echo_env``,
   ``check_result_env``, the webhook at ``HOOK``), one check_result run at a
-  fixed time (``run_at``) and what it posted (``posts``).
+  fixed time (``run_at``) and what it posted (``posts``); an S3 event for some keys
+  (``put_event``) and what the bucket holds (``get_json``, ``keys_under``).
+- pulses: every bad value of every field (``BAD_PULSE_FIELDS``).
 - pulse-status and pulse-forget: their main(argv) called in this process
   (``run_main``), or their launchers in scripts/ run as a user would
   (``cli_env``, ``run_cli``); ``assert_one_line_error`` for their errors.
@@ -13,20 +15,23 @@
 from __future__ import annotations
 
 import contextlib
+import copy
+import json
 import os
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from types import ModuleType
+from urllib.parse import quote_plus
 
 import boto3
 import pytest
 from check_echo import handler as check_echo
 from check_result import handler as check_result
 
-from tests.conftest import TEST_BUCKET
+from tests.conftest import TEST_BUCKET, load_event
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPTS = ROOT / "scripts"
@@ -48,6 +53,8 @@ CHECK_RESULT_OPTIONAL_ENV = [
     "WEBHOOK_TIMEOUT_SECONDS",
     "WEBHOOK_MAX_ATTEMPTS",
     "RUN_LEASE_SECONDS",
+    "PULSE_READS_PER_RUN",
+    "PULSE_MAX_BYTES",
 ]
 
 
@@ -67,6 +74,54 @@ def check_echo_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
     check_echo.config.cache_clear()
     check_echo.s3_client.cache_clear()
+
+
+def s3_event_key(key: str) -> str:
+    """Encode a key as S3 event notifications do: URL-encoded, ``+`` for a space, ``/`` kept."""
+    return quote_plus(key, safe="/")
+
+
+def put_event(*keys: str, bucket: str = TEST_BUCKET, event_name: str = "ObjectCreated:Put") -> dict:
+    """An S3 ObjectCreated event with one record per (decoded) key, in AWS's exact shape."""
+    template = load_event("s3_put_two_records_event.json")["Records"][0]
+    records = []
+    for key in keys:
+        record = copy.deepcopy(template)
+        record["eventName"] = event_name
+        record["s3"]["bucket"]["name"] = bucket
+        record["s3"]["bucket"]["arn"] = f"arn:aws:s3:::{bucket}"
+        record["s3"]["object"]["key"] = s3_event_key(key)
+        records.append(record)
+    return {"Records": records}
+
+
+FAILURE_RECORD_FIELDS = {
+    "failed_at",
+    "failing_since",
+    "kind",
+    "url",
+    "reason",
+    "detail",
+    "http_status",
+    "elapsed_ms",
+    "expected_excerpt",
+    "received_excerpt",
+    "message",
+    "exit_code",
+    "duration_seconds",
+}
+"""Every field of ``failure/<host>.json`` (docs/internals.md); null when it does not apply."""
+
+
+def get_json(s3: object, key: str) -> dict:
+    """The JSON object at ``key`` in TEST_BUCKET."""
+    return json.loads(s3.get_object(Bucket=TEST_BUCKET, Key=key)["Body"].read())
+
+
+def keys_under(s3: object, prefix: str) -> list[str]:
+    """The keys under ``prefix`` in TEST_BUCKET (the first 1,000)."""
+    listing = s3.list_objects_v2(Bucket=TEST_BUCKET, Prefix=prefix)
+    return [item["Key"] for item in listing.get("Contents", [])]
 
 
 @contextlib.contextmanager
@@ -100,6 +155,71 @@ def run_at(
 def posts(http_server: object) -> list[dict]:
     """The JSON bodies posted to the webhook at HOOK so far."""
     return [request.json() for request in http_server.requests_to(HOOK)]
+
+
+# --- pulses: every bad value of every field (pulse_echo.pulse), for the parser's and check_echo's tests ---
+
+BAD_PULSE_FIELDS: list[tuple[dict, str, str]] = [
+    ({"body": "ok"}, "body", 'needs a "url"'),
+    ({"contains": "ok"}, "contains", 'needs a "url"'),
+    ({"status": 200}, "status", 'needs a "url"'),
+    ({"max_response_ms": 500}, "max_response_ms", 'needs a "url"'),
+    ({"url": ""}, "url", "empty"),
+    ({"url": 7}, "url", "must be a string, not a number"),
+    ({"url": "ftp://h.example/"}, "url", "scheme 'ftp'"),
+    ({"url": "https://user:secret@h.example/"}, "url", "credentials"),
+    ({"url": "https://h.example/a b"}, "url", "whitespace"),
+    ({"url": "https://h.example/", "body": 1}, "body", "must be a string, not a number"),
+    ({"url": "https://h.example/", "body": "\ud800"}, "body", "lone surrogate"),
+    ({"url": "https://h.example/", "contains": []}, "contains", "empty list"),
+    ({"url": "https://h.example/", "contains": ""}, "contains", "empty string"),
+    ({"url": "https://h.example/", "contains": ["ok", ""]}, "contains", "empty string"),
+    ({"url": "https://h.example/", "contains": ["ok", 1]}, "contains", "list of strings"),
+    ({"url": "https://h.example/", "contains": {"a": 1}}, "contains", "list of strings"),
+    ({"url": "https://h.example/", "contains": ["\udfff"]}, "contains", "lone surrogate"),
+    ({"url": "https://h.example/", "status": "200"}, "status", "HTTP status"),
+    ({"url": "https://h.example/", "status": 99}, "status", "HTTP status"),
+    ({"url": "https://h.example/", "status": 600}, "status", "HTTP status"),
+    ({"url": "https://h.example/", "status": 200.0}, "status", "HTTP status"),
+    ({"url": "https://h.example/", "status": True}, "status", "HTTP status"),
+    ({"url": "https://h.example/", "status": []}, "status", "empty list"),
+    ({"url": "https://h.example/", "status": [200, "401"]}, "status", "HTTP status"),
+    ({"url": "https://h.example/", "max_response_ms": 0}, "max_response_ms", "from 1 to 900,000"),
+    ({"url": "https://h.example/", "max_response_ms": -5}, "max_response_ms", "from 1 to 900,000"),
+    ({"url": "https://h.example/", "max_response_ms": 1.5}, "max_response_ms", "integer"),
+    ({"url": "https://h.example/", "max_response_ms": 900_001}, "max_response_ms", "from 1 to 900,000"),
+    ({"url": "https://h.example/", "max_response_ms": "800"}, "max_response_ms", "integer"),
+    ({"stale_after_minutes": 0}, "stale_after_minutes", "above 0"),
+    ({"stale_after_minutes": -1}, "stale_after_minutes", "above 0"),
+    ({"stale_after_minutes": 525_601}, "stale_after_minutes", "at most 525,600"),
+    ({"stale_after_minutes": "15"}, "stale_after_minutes", "number of minutes"),
+    ({"stale_after_minutes": True}, "stale_after_minutes", "number of minutes"),
+    ({"stale_after_minutes": 1e-12}, "stale_after_minutes", "number of minutes"),
+    ({"result": "failed"}, "result", '"ok" or "fail"'),
+    ({"result": "FAIL"}, "result", '"ok" or "fail"'),
+    ({"result": False}, "result", '"ok" or "fail"'),
+    ({"result": 1}, "result", '"ok" or "fail"'),
+    ({"message": 12}, "message", "must be a string"),
+    ({"message": ["a"]}, "message", "must be a string"),
+    ({"message": "half \ud83d"}, "message", "lone surrogate"),
+    ({"exit_code": "2"}, "exit_code", "integer"),
+    ({"exit_code": 2.5}, "exit_code", "integer"),
+    ({"exit_code": 2**40}, "exit_code", "integer"),
+    ({"exit_code": True}, "exit_code", "integer"),
+    ({"exit_code": -(2**31) - 1}, "exit_code", "integer"),
+    ({"duration_seconds": -1}, "duration_seconds", ">= 0"),
+    ({"duration_seconds": "3"}, "duration_seconds", ">= 0"),
+    ({"duration_seconds": True}, "duration_seconds", ">= 0"),
+    ({"pause_until": "tomorrow"}, "pause_until", "ISO 8601"),
+    ({"pause_until": "2026-01-01T11:00:00"}, "pause_until", "ISO 8601"),
+    ({"pause_until": 1767261600}, "pause_until", "must be a string"),
+    ({"pause_until": "2026-02-30T10:00:00Z"}, "pause_until", "ISO 8601"),
+    ({"pause_until": "2026-01-08T10:00:01Z"}, "pause_until", "more than 7 days ahead"),
+]
+"""``(document, field, words)``: a pulse with one bad value, the field a PulseError names and words
+of its message. ``pause_until`` is judged against 2026-01-01T10:00:00Z (PULSE_NOW)."""
+
+PULSE_NOW = datetime(2026, 1, 1, 10, 0, tzinfo=timezone.utc)
 
 
 # --- the scripts ---

@@ -8,13 +8,17 @@ What it does, narrated as it goes:
    successful check, check_result runs every 10 minutes;
 2. starts two monitored "hosts" (web-1, healthy; api-2, whose health endpoint
    starts answering wrongly) and a webhook receiver standing in for Slack, all
-   on 127.0.0.1;
-3. the hosts send their pulses with `aws s3 cp`, exactly as on a real host;
-   the demo plays the Lambda service (tools/lambda_service.py): each upload
-   runs check_echo from the deployed zip, with the deployed environment, as
-   the bucket's notification says; the schedule runs check_result;
-4. shows the pulses, the echoes, the failure record, and the alert and the
-   recovery message arriving at the webhook;
+   on 127.0.0.1; beside them nas-3, a host with no HTTP service that sends
+   heartbeats until it goes silent (the dead man's switch itself), and a
+   nightly backup job wrapped by send-pulse, which fails once;
+3. the hosts send their pulses with `aws s3 cp` or `scripts/send-pulse`,
+   exactly as on a real host; the demo plays the Lambda service
+   (tools/lambda_service.py): each upload runs check_echo from the deployed
+   zip, with the deployed environment, as the bucket's notification says; the
+   schedule runs check_result;
+4. shows the pulses, the echoes, the failure record, the alert and the
+   recovery message arriving at the webhook, and what ``pulse-status`` shows
+   the operator at the moment of the alert;
 5. destroys everything and stops every process it started, also on Ctrl-C
    or an error.
 
@@ -57,7 +61,7 @@ STALE_AFTER_MINUTES = 15  # the module's defaults: the demo shows them, not sett
 INTERVAL = timedelta(minutes=10)  # check_result's schedule, and how often the hosts send pulses
 STORY_MINUTES = 40
 
-INTRO = f"""pulse-echo demo: the module applied to a local AWS emulator, two hosts, an alert, a recovery.
+INTRO = f"""pulse-echo demo: the module applied to a local AWS emulator, hosts and a job, alerts, recoveries.
 Time: the story covers {STORY_MINUTES} minutes (a host is down after {STALE_AFTER_MINUTES} minutes \
 without a successful check,
 check_result runs every {INTERVAL.seconds // 60} minutes) and runs in about a minute: at each \
@@ -255,6 +259,32 @@ class Demo:
             )
             show(json.dumps(failure, ensure_ascii=False))
 
+    def send_pulse_tool(self, host: str, *args: str, quiet: bool = False) -> None:
+        """The host runs scripts/send-pulse (POSIX sh and the AWS CLI); S3 then invokes check_echo."""
+        assert self.emulator is not None
+        assert self.router is not None
+        command = [str(ROOT / "scripts" / "send-pulse"), "--bucket", BUCKET, "--host", host, *args]
+        if not quiet:
+            shown = " ".join(a if " " not in a and "'" not in a else repr(a) for a in command[1:])
+            say(f"{host} runs:  send-pulse {shown}")
+        env = {**os.environ, **self.emulator.client_environment()}
+        env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '/usr/bin:/bin')}"
+        done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=120, check=False)
+        if not quiet and done.stdout.strip():
+            show(done.stdout.rstrip(), indent="        > ")
+        if not quiet and done.stderr.strip():
+            show(done.stderr.rstrip(), indent="        > ")
+        (invocation,) = self.router.object_created(
+            f"pulse/{host}.json", self.emulator.client_environment(), clock_offset=self.emulator.clock_offset
+        )
+        (result,) = invocation.result["results"]
+        if quiet:
+            return
+        written = "echo" if result["outcome"] == "echo" else "failure"
+        record = self.read_json(f"{written}/{host}.json")
+        say(f"send-pulse exited {done.returncode}; check_echo wrote {written}/{host}.json:")
+        show(json.dumps(record, ensure_ascii=False))
+
     def run_schedule(self, why: str) -> None:
         """EventBridge runs check_result; print what reaches the webhook."""
         assert self.emulator is not None
@@ -281,6 +311,22 @@ class Demo:
             )
             show(post["text"], indent="        | ")
 
+    def pulse_status(self) -> None:
+        """What the operator sees at this moment: scripts/pulse-status, run as a user would, on
+        the emulator at the story's time (its hidden --now)."""
+        assert self.emulator is not None
+        now = self.emulator.now().strftime("%Y-%m-%dT%H:%M:%SZ")
+        say(f"Meanwhile the operator runs:  pulse-status --bucket {BUCKET}")
+        result = subprocess.run(
+            [str(ROOT / "scripts" / "pulse-status"), "--bucket", BUCKET, "--now", now],
+            capture_output=True,
+            text=True,
+            env={**os.environ, **self.emulator.client_environment()},
+            timeout=60,
+            check=True,
+        )
+        show(result.stdout.rstrip(), indent="        | ")
+
     def later(self, title: str) -> None:
         """A new step, ``INTERVAL`` later: the emulator's and the functions' clocks jump."""
         assert self.emulator is not None
@@ -297,42 +343,69 @@ class Demo:
 
     def story(self) -> None:
         assert self.hosts is not None
-        step("2. Both hosts send their pulses; check_echo probes them (story time: +0 min)")
+        step("2. The hosts send their pulses; check_echo checks them (story time: +0 min)")
         self.send_pulse("web-1")
         self.send_pulse("api-2")
-        self.run_schedule("both hosts were just checked")
+        say("nas-3 has no HTTP service: it sends a heartbeat, and the upload itself is the success.")
+        self.send_pulse_tool("nas-3")
+        say(
+            "The nightly backup runs wrapped by send-pulse, which reports its result "
+            "(its own threshold: 25 h)."
+        )
+        self.send_pulse_tool(
+            "backup", "--stale-after-minutes", "1500", "--", "sh", "-c", 'echo "backup done: 12 GB"'
+        )
+        self.run_schedule("every host was just checked")
 
         print(flush=True)
         say('api-2\'s health endpoint starts answering "maintenance" instead of "ok".')
         self.hosts.route("/api-2/health", 200, "maintenance", TEXT_PLAIN)
+        say("nas-3 loses its power: no more heartbeats, and nothing else tells anyone.")
 
-        self.later("3. api-2 fails its check, but is not down yet")
+        self.later("3. The backup fails: an alert at once; api-2 fails its check, but is not down yet")
         self.send_pulse("web-1", quiet=True)
         say("web-1 sends its pulse: echo refreshed.")
         self.send_pulse("api-2")
+        say("The backup is run again by hand, and fails.")
+        self.send_pulse_tool(
+            "backup",
+            "--stale-after-minutes",
+            "1500",
+            "--",
+            "sh",
+            "-c",
+            'echo "rsync: write failed: No space left on device (28)" >&2; exit 2',
+        )
         self.run_schedule(
-            f"api-2's last echo is 10 minutes old, under the {STALE_AFTER_MINUTES}-minute threshold"
+            f"the job reported its failure; api-2's and nas-3's last echoes are 10 minutes old, under the "
+            f"{STALE_AFTER_MINUTES}-minute threshold"
         )
 
-        self.later("4. api-2 is down: one alert")
+        self.later("4. api-2 and nas-3 are down: one alert for both")
         self.send_pulse("web-1", quiet=True)
         self.send_pulse("api-2", quiet=True)
-        say("web-1's pulse passes; api-2's fails again.")
-        self.run_schedule(f"api-2's last echo is now 20 minutes old: over {STALE_AFTER_MINUTES} minutes")
+        say("web-1's pulse passes; api-2's fails again; nothing from nas-3.")
+        self.run_schedule(
+            f"api-2's and nas-3's last echoes are now 20 minutes old: over {STALE_AFTER_MINUTES} minutes"
+        )
+        self.pulse_status()
 
         self.later("5. The next run does not repeat the alert")
         self.send_pulse("web-1", quiet=True)
         self.send_pulse("api-2", quiet=True)
-        self.run_schedule("api-2 is still down")
+        self.run_schedule("api-2, nas-3 and the backup are still down")
 
         print(flush=True)
-        say('api-2 is fixed: it answers "ok" again.')
+        say('api-2 is fixed: it answers "ok" again; the disk is cleaned up and the backup runs again.')
         self.hosts.route("/api-2/health", 200, "ok", TEXT_PLAIN)
 
-        self.later("6. api-2 is back: one recovery message")
+        self.later("6. api-2 and the backup are back: one recovery message; nas-3 stays down")
         self.send_pulse("web-1", quiet=True)
         self.send_pulse("api-2")
-        self.run_schedule("api-2 has a fresh echo again")
+        self.send_pulse_tool(
+            "backup", "--stale-after-minutes", "1500", "--", "sh", "-c", 'echo "backup done: 12 GB"'
+        )
+        self.run_schedule("api-2 has a fresh echo, the backup reported success")
 
     # -- teardown --
 

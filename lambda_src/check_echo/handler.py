@@ -2,10 +2,11 @@
 
 Handler ``check_echo.handler.handler``, subscribed to ``s3:ObjectCreated:*``
 on ``pulse/``. For every record of the event it reads ``pulse/<host>.json``
-(size-capped), probes the URL the pulse names and writes
-``echo/<host>.json`` on success or ``failure/<host>.json`` on a failed check
-or a bad pulse (records: docs/internals.md). It never writes under
-``pulse/``, which would invoke it again.
+(size-capped), judges it (check.check_pulse: a heartbeat's upload or a job's
+``ok`` is a success, a job's ``fail`` a failure, a URL is probed) and writes
+``echo/<host>.json`` on success or ``failure/<host>.json`` on a failure or a
+bad pulse (records: docs/internals.md). It never writes under ``pulse/``,
+which would invoke it again.
 
 A bad pulse or a failed probe is an outcome, not an error: the handler
 returns a summary. It raises only for infrastructure errors (S3 refusing a

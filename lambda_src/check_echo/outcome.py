@@ -44,6 +44,7 @@ class Outcome:
     detail: str = ""
     level: int = logging.INFO
     recorded: bool = True  # False: a failure/bad_pulse whose failure record could not be written
+    kind: str | None = None  # the pulse's kind (pulse_echo.pulse.KINDS); None when it was not read
 
 
 class RecordSkipped(Exception):
@@ -73,7 +74,7 @@ def summarize(outcomes: list[Outcome]) -> dict[str, Any]:
 
 
 def log_outcome(outcome: Outcome) -> None:
-    """One JSON log line for a record: stable keys host, outcome, reason, elapsed_ms, key, detail."""
+    """One JSON log line for a record: stable keys host, outcome, reason, elapsed_ms, kind, key, detail."""
     log(
         logger,
         outcome.level,
@@ -82,6 +83,7 @@ def log_outcome(outcome: Outcome) -> None:
         outcome=outcome.outcome,
         reason=outcome.reason,
         elapsed_ms=outcome.elapsed_ms,
+        kind=outcome.kind,
         key=outcome.key,
         detail=outcome.detail,
     )

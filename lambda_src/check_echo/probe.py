@@ -1,4 +1,10 @@
-"""The HTTP probe: GET a URL and compare the answer with the expected body.
+"""The HTTP probe: GET a pulse's URL and judge the answer by the pulse's match rules.
+
+The rules (pulse_echo.pulse, docs/pulses.md): the final status must be one the
+pulse accepts (its ``status`` list, else any 2xx); the body must equal ``body``
+exactly and contain each of ``contains``; the whole answer must come within
+``max_response_ms``. A status-only pulse (neither ``body`` nor ``contains``)
+never reads the body.
 
 Built on urllib3 alone and only on the parts of its API that are the same in
 1.26.x and 2.x, because the Lambda Python runtimes have shipped both (docs/DESIGN.md
@@ -34,6 +40,7 @@ import contextlib
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.client import HTTPException
 from urllib.parse import urljoin
@@ -41,6 +48,7 @@ from urllib.parse import urljoin
 import pulse_echo
 import urllib3
 from pulse_echo import reasons, settings, urls
+from pulse_echo.pulse import Pulse
 from pulse_echo.times import ms_since
 from urllib3 import exceptions as urllib3_exceptions
 
@@ -88,12 +96,15 @@ class ProbeConfig:
 class ProbeResult:
     """Outcome of one probe.
 
-    ``ok`` is True for a 2xx answer whose body equals the expected body; then
-    ``reason`` is None. Otherwise ``reason`` is one of the codes above and
+    ``ok`` is True when the answer passes every rule of the pulse; then
+    ``reason`` is None. Otherwise ``reason`` is a code of pulse_echo.reasons and
     ``detail`` says what happened in a sentence. ``http_status`` is the last
     status received (None when no answer came); ``elapsed_ms`` covers the
-    whole probe, redirects included. The excerpts are set for ``wrong_body``:
-    short escaped windows of both bodies around the first differing byte.
+    whole probe, redirects included, up to the end of the body when the body
+    is read (up to the status line when it is not). The excerpts are set for
+    ``wrong_body``: short escaped windows of both bodies around the first
+    differing byte, or, for a ``contains`` miss, the missing text and the start
+    of the body.
     """
 
     ok: bool
@@ -107,8 +118,8 @@ class ProbeResult:
 
 @dataclass(frozen=True)
 class Answer:
-    """A final 2xx answer: status, decoded body (at most max_body_bytes), the URL that gave it
-    and how many redirects led there."""
+    """A final answer with an accepted status: status, decoded body (at most max_body_bytes;
+    empty when not read), the URL that gave it and how many redirects led there."""
 
     status: int
     body: bytes
@@ -116,46 +127,102 @@ class Answer:
     redirects: int = 0
 
 
-def probe(url: str, expected_body: str, config: ProbeConfig, *, deadline: float | None = None) -> ProbeResult:
-    """GET ``url`` and report whether it answers 2xx with exactly ``expected_body``.
+def probe(pulse: Pulse, config: ProbeConfig, *, deadline: float | None = None) -> ProbeResult:
+    """GET ``pulse.url`` and judge the answer by the pulse's rules, in this order: the status
+    (``http_status``), ``body`` then ``contains`` (``wrong_body``), ``max_response_ms`` (``slow``).
 
-    The comparison is byte for byte against ``expected_body`` encoded as UTF-8,
-    after undoing gzip/deflate content encoding: no whitespace is stripped and
-    no charset is converted. ``deadline`` is a ``time.monotonic()`` instant
-    the probe must not outlive (the Lambda invocation's end): it caps the
-    connect and read timeouts, and a body still arriving then is cut off
-    (``timeout``). Never raises for anything the target does: every failure
-    is a ProbeResult.
+    Bodies are compared byte for byte against the UTF-8 encoding of the
+    pulse's texts, after undoing gzip/deflate content encoding: no whitespace
+    is stripped and no charset is converted. A redirect is followed unless its
+    status is one the pulse accepts (``"status": 301`` checks the redirect
+    itself). ``max_response_ms`` does not shorten the wait: an answer that
+    comes after it is ``slow``, none at all is ``timeout``. ``deadline`` is a
+    ``time.monotonic()`` instant the probe must not outlive (the Lambda
+    invocation's end): it caps the connect and read timeouts, and a body still
+    arriving then is cut off (``timeout``). Never raises for anything the
+    target does: every failure is a ProbeResult. ``pulse.url`` must be set.
     """
+    if pulse.url is None:
+        raise ValueError("a pulse without url is not probed")
     started = time.monotonic()
+    reads_body = pulse.body is not None or bool(pulse.contains)
     try:
-        answer = fetch(url, config, deadline=deadline)
+        answer = fetch(
+            pulse.url, config, accepts=pulse.accepts_status, read_body=reads_body, deadline=deadline
+        )
     except ProbeFailure as failure:
-        return ProbeResult(False, failure.reason, failure.detail, failure.http_status, ms_since(started))
+        detail = failure.detail
+        if failure.reason == reasons.HTTP_STATUS and pulse.status:
+            detail += f" (the pulse accepts {', '.join(map(str, pulse.status))})"
+        return ProbeResult(False, failure.reason, detail, failure.http_status, ms_since(started))
     elapsed_ms = ms_since(started)
-    expected = expected_body.encode("utf-8")
     via = f" (redirected to {answer.url})" if answer.redirects else ""
-    if answer.body == expected:
-        return ProbeResult(True, None, f"HTTP {answer.status}, body matches{via}", answer.status, elapsed_ms)
-    offset = first_difference(expected, answer.body)
+    mismatch = _judge_body(pulse, answer, via, elapsed_ms)
+    if mismatch is not None:
+        return mismatch
+    if pulse.max_response_ms is not None and elapsed_ms > pulse.max_response_ms:
+        return ProbeResult(
+            False,
+            reasons.SLOW,
+            f"HTTP {answer.status}{via} answered in {elapsed_ms} ms, over the pulse's "
+            f"max_response_ms of {pulse.max_response_ms} ms",
+            answer.status,
+            elapsed_ms,
+        )
+    matched = "body matches" if pulse.body is not None else "body contains every text"
+    judged = matched if reads_body else "status accepted"
+    return ProbeResult(True, None, f"HTTP {answer.status}, {judged}{via}", answer.status, elapsed_ms)
+
+
+def _judge_body(pulse: Pulse, answer: Answer, via: str, elapsed_ms: int) -> ProbeResult | None:
+    """A ``wrong_body`` ProbeResult when the body breaks ``body`` or ``contains``, else None."""
+    if pulse.body is not None:
+        expected = pulse.body.encode("utf-8")
+        if answer.body != expected:
+            offset = first_difference(expected, answer.body)
+            return ProbeResult(
+                ok=False,
+                reason=reasons.WRONG_BODY,
+                detail=(
+                    f"HTTP {answer.status}{via} but the body differs from the expected one at byte "
+                    f"{offset} (expected {len(expected)} bytes, received {len(answer.body)})"
+                ),
+                http_status=answer.status,
+                elapsed_ms=elapsed_ms,
+                expected_excerpt=excerpt(expected, offset),
+                received_excerpt=excerpt(answer.body, offset),
+            )
+    missing = [text.encode("utf-8") for text in pulse.contains if text.encode("utf-8") not in answer.body]
+    if not missing:
+        return None
+    others = f" ({len(missing)} of the {len(pulse.contains)} texts are missing)" if len(missing) > 1 else ""
     return ProbeResult(
         ok=False,
         reason=reasons.WRONG_BODY,
         detail=(
-            f"HTTP {answer.status}{via} but the body differs from the expected one at byte {offset} "
-            f"(expected {len(expected)} bytes, received {len(answer.body)})"
+            f"HTTP {answer.status}{via} but the body ({len(answer.body)} bytes) does not contain "
+            f'"{excerpt(missing[0])}"{others}'
         ),
         http_status=answer.status,
         elapsed_ms=elapsed_ms,
-        expected_excerpt=excerpt(expected, offset),
-        received_excerpt=excerpt(answer.body, offset),
+        expected_excerpt=excerpt(missing[0]),
+        received_excerpt=excerpt(answer.body),
     )
 
 
-def fetch(url: str, config: ProbeConfig, *, deadline: float | None = None) -> Answer:
-    """GET ``url``, following up to ``config.max_redirects`` redirects, and return the 2xx answer.
+def fetch(
+    url: str,
+    config: ProbeConfig,
+    *,
+    accepts: Callable[[int], bool],
+    read_body: bool = True,
+    deadline: float | None = None,
+) -> Answer:
+    """GET ``url``, following up to ``config.max_redirects`` redirects, and return the answer
+    whose status ``accepts`` (Pulse.accepts_status); its body is read only when ``read_body``.
 
-    Raises ProbeFailure for a non-2xx final status (``http_status``), a
+    A redirect whose status is accepted is the answer, not followed.
+    Raises ProbeFailure for a final status not accepted (``http_status``), a
     redirect too many or to a non-http(s) URL, a refused private address,
     a host name with no IDNA form or any network error (``timeout``,
     ``dns``, ``tls``, ``connection``), a body over the cap
@@ -168,7 +235,7 @@ def fetch(url: str, config: ProbeConfig, *, deadline: float | None = None) -> An
             current = ascii_url(current)
             if not config.allow_private_targets:
                 check_public_target(current)
-            status, location, body = _get(pool, current, config, deadline)
+            status, location, body = _get(pool, current, config, deadline, accepts, read_body)
             if location is None:
                 return Answer(status, body, current, redirects)
             if redirects == config.max_redirects:
@@ -182,13 +249,19 @@ def fetch(url: str, config: ProbeConfig, *, deadline: float | None = None) -> An
 
 
 def _get(
-    pool: urllib3.PoolManager, url: str, config: ProbeConfig, deadline: float | None
+    pool: urllib3.PoolManager,
+    url: str,
+    config: ProbeConfig,
+    deadline: float | None,
+    accepts: Callable[[int], bool],
+    read_body: bool,
 ) -> tuple[int, str | None, bytes]:
-    """One GET without following redirects: ``(status, Location, b"")`` for a redirect,
-    ``(status, None, body)`` for a 2xx answer; ProbeFailure for anything else.
+    """One GET without following redirects: ``(status, None, body)`` for an accepted status
+    (``body`` empty unless ``read_body``), ``(status, Location, b"")`` for a redirect to
+    follow; ProbeFailure for anything else.
 
-    The response is closed without draining, so the body of a redirect (or of
-    an error status) is never read.
+    The response is closed without draining, so a body that is not judged (a
+    redirect's, an error status's, any body of a status-only probe) is never read.
     """
     status = None
     watchdog = _Watchdog(deadline)
@@ -205,13 +278,15 @@ def _get(
         )
         try:
             status = response.status
+            if accepts(status):
+                if not read_body:
+                    return status, None, b""
+                watchdog.watch(response)
+                return status, None, _read_body(response, config, watchdog)
             location = response.headers.get("Location") if status in REDIRECT_STATUSES else None
             if location:
                 return status, location, b""
-            if not 200 <= status < 300:
-                raise ProbeFailure(reasons.HTTP_STATUS, f"HTTP {status} from {url}", status)
-            watchdog.watch(response)
-            return status, None, _read_body(response, config, watchdog)
+            raise ProbeFailure(reasons.HTTP_STATUS, f"HTTP {status} from {url}", status)
         finally:
             watchdog.cancel()
             response.close()

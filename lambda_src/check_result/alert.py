@@ -3,9 +3,12 @@
 One run sends one message covering all its events (storm control): the
 counts of every kind, then the first ``max_listed`` events by name in the
 order down, still_down, up; the rest are counted, not named. Each event says
-why (the failure reason, or that pulses stopped), when the last successful
-check was and how long ago ("never" for a host that never succeeded), and
-for a recovery how long the host was down.
+why (the failure reason, or that pulses stopped; a job's own failure with its
+message, exit code and duration), when the last successful check was and how
+long ago ("never" for a host that never succeeded), and for a recovery how
+long the host was down (a recovered job: what it reported). A paused host is
+never named as down: the rules give it no such event, and the first line
+counts it among the hosts watched.
 
 Formats:
 
@@ -26,14 +29,25 @@ Formats:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
-from pulse_echo.reasons import Reason
-from pulse_echo.text import encode_json, one_line
-from pulse_echo.times import elapsed, format_duration, isoformat
+from pulse_echo.pulse import KIND_JOB
+from pulse_echo.reasons import JOB_FAILED, JOB_MESSAGE_CHARS, Reason, job_facts
+from pulse_echo.records import EchoRecord
+from pulse_echo.text import encode_json, one_line, tail_line
+from pulse_echo.times import elapsed, format_duration, iso_or_none, isoformat
 
-from .model import EVENT_DOWN, EVENT_KINDS, EVENT_STILL_DOWN, EVENT_UP, STATUSES, Event, count_events
+from .model import (
+    EVENT_DOWN,
+    EVENT_KINDS,
+    EVENT_STILL_DOWN,
+    EVENT_UP,
+    STATUS_PAUSED,
+    STATUSES,
+    Event,
+    count_events,
+)
 
 ALERT_SCHEMA = "pulse-echo.alert/1"
 TEXT_MAX_CHARS = 35_000
@@ -51,7 +65,8 @@ _KIND_WORDS = {EVENT_DOWN: "down", EVENT_STILL_DOWN: "still down", EVENT_UP: "up
 @dataclass(frozen=True)
 class RunInfo:
     """Run metadata carried by a message: ``run_id``, ``time`` (the run's now, aware UTC),
-    ``bucket``, ``hosts`` watched, and ``statuses`` (``{"up": n, "down": n, "new": n}``)."""
+    ``bucket``, ``hosts`` watched, and ``statuses`` (``{"up": n, "down": n, "new": n,
+    "paused": n}``)."""
 
     run_id: str
     time: datetime
@@ -62,13 +77,14 @@ class RunInfo:
 
 @dataclass(frozen=True)
 class Alert:
-    """One message: all ``events`` of a run (ordered), the ``reasons`` known per host, and
-    how many to name (``max_listed``)."""
+    """One message: all ``events`` of a run (ordered), the ``reasons`` known per host, how
+    many to name (``max_listed``), and the echo records of recovered jobs (``recoveries``)."""
 
     run: RunInfo
     events: tuple[Event, ...]
     reasons: Mapping[str, Reason]
     max_listed: int
+    recoveries: Mapping[str, EchoRecord] = field(default_factory=dict)
 
     def counts(self) -> dict[str, int]:
         """``{"down": n, "still_down": n, "up": n}`` over all events, listed or not."""
@@ -81,12 +97,17 @@ class Alert:
 
 
 def build_alert(
-    events: Sequence[Event], reasons: Mapping[str, Reason], run: RunInfo, *, max_listed: int
+    events: Sequence[Event],
+    reasons: Mapping[str, Reason],
+    run: RunInfo,
+    *,
+    max_listed: int,
+    recoveries: Mapping[str, EchoRecord] | None = None,
 ) -> Alert:
     """Bundle a run's events into one Alert (no I/O). Raises ValueError when there are none."""
     if not events:
         raise ValueError("an alert needs at least one event")
-    return Alert(run=run, events=tuple(events), reasons=dict(reasons), max_listed=max_listed)
+    return Alert(run, tuple(events), dict(reasons), max_listed, dict(recoveries or {}))
 
 
 # --- text pieces shared by both formats ---
@@ -109,19 +130,33 @@ def reason_text(reason: Reason | None) -> str:
     if reason is None:
         return "unknown"
     if reason.failed_at is not None:
-        return f"{reason.detail} (check at {isoformat(reason.failed_at)})"
+        what = "reported" if reason.code == JOB_FAILED else "check"
+        return f"{reason.detail} ({what} at {isoformat(reason.failed_at)})"
     return reason.detail
 
 
-def event_text(event: Event, reason: Reason | None) -> str:
-    """One plain-text line for an event (not escaped for any markup)."""
+def recovered_job(event: Event, recovery: EchoRecord | None) -> EchoRecord | None:
+    """The echo record of a recovered job (its kind says so), else None."""
+    if event.kind != EVENT_UP or recovery is None or recovery.kind != KIND_JOB:
+        return None
+    return recovery
+
+
+def event_text(event: Event, reason: Reason | None, recovery: EchoRecord | None = None) -> str:
+    """One plain-text line for an event (not escaped for any markup); ``recovery`` is the echo
+    record of a recovered host, read for jobs."""
     if event.kind == EVENT_UP:
         assert event.last_ok_at is not None
         assert event.duration is not None
+        job = recovered_job(event, recovery)
+        said = "check OK" if job is None else "the job reported success"
+        facts = "" if job is None else job_facts(job.exit_code, job.duration_seconds)
+        words = "" if job is None else tail_line(job.message or "", JOB_MESSAGE_CHARS)
         return (
-            f"recovered: check OK at {isoformat(event.last_ok_at)}; down for "
+            f"recovered: {said} at {isoformat(event.last_ok_at)}{facts}; down for "
             f"{format_duration(event.duration.total_seconds())} (no successful check from "
             f"{isoformat(event.since)} to {isoformat(event.last_ok_at)})"
+            + (f". It said: {words}" if words else "")
         )
     if event.last_ok_at is None:
         first = f"{isoformat(event.since)}, {elapsed(event.since, event.at)} ago"
@@ -161,14 +196,15 @@ def render_slack_text(alert: Alert, *, max_chars: int = TEXT_MAX_CHARS) -> str:
     lines = [
         f"*pulse-echo*: {summary_line(alert)} "
         f"(bucket {_slack_code(run.bucket)}, {isoformat(run.time)}; watching {run.hosts} hosts: "
-        + ", ".join(f"{run.statuses.get(s, 0)} {s}" for s in STATUSES)
+        + watched_text(run.statuses)
         + ")"
     ]
     used = len(lines[0])
     unlisted: list[Event] = list(alert.events[len(alert.listed) :])
     for index, event in enumerate(alert.listed):
         title = f"{_KIND_EMOJI[event.kind]} *{_KIND_TITLES[event.kind]}*"
-        text = slack_escape(event_text(event, alert.reasons.get(event.host)))
+        said = event_text(event, alert.reasons.get(event.host), alert.recoveries.get(event.host))
+        text = slack_escape(said)
         line = f"{title} {_slack_code(display_host(event.host))}: {text}"
         if used + len(line) + 1 > max_chars - 200:
             unlisted = list(alert.listed[index:]) + unlisted
@@ -178,6 +214,12 @@ def render_slack_text(alert: Alert, *, max_chars: int = TEXT_MAX_CHARS) -> str:
     if unlisted:
         lines.append(f"…and {_more_text(unlisted)} not listed: see `pulse-status` for every host.")
     return "\n".join(lines)
+
+
+def watched_text(statuses: Mapping[str, int]) -> str:
+    """``10 up, 1 down, 0 new, 1 paused``: every status, ``paused`` only when a host is."""
+    shown = [s for s in STATUSES if s != STATUS_PAUSED or statuses.get(s, 0)]
+    return ", ".join(f"{statuses.get(s, 0)} {s}" for s in shown)
 
 
 def render_slack(
@@ -214,12 +256,14 @@ def slack_payload(
 # --- JSON ---
 
 
-def event_dict(event: Event, reason: Reason | None) -> dict[str, object]:
+def event_dict(event: Event, reason: Reason | None, recovery: EchoRecord | None = None) -> dict[str, object]:
     """One event of the JSON format (see render_json)."""
     down_for = event.duration
+    job = recovered_job(event, recovery)
     return {
         "event": event.kind,
         "host": event.host,
+        "kind": event.host_kind,
         "since": isoformat(event.since),
         "last_ok_at": None if event.last_ok_at is None else isoformat(event.last_ok_at),
         "last_ok_ago_seconds": (
@@ -231,7 +275,15 @@ def event_dict(event: Event, reason: Reason | None) -> dict[str, object]:
         "down_seconds": None if down_for is None else int(down_for.total_seconds()),
         "down_for": None if down_for is None else format_duration(down_for.total_seconds()),
         "reason": None if event.kind == EVENT_UP or reason is None else reason.to_dict(),
-        "text": event_text(event, reason),
+        "job": None
+        if job is None
+        else {
+            "checked_at": iso_or_none(job.checked_at),
+            "message": job.message,
+            "exit_code": job.exit_code,
+            "duration_seconds": job.duration_seconds,
+        },
+        "text": event_text(event, reason, recovery),
     }
 
 
@@ -242,23 +294,32 @@ def render_json(alert: Alert, *, max_bytes: int = JSON_MAX_BYTES) -> dict[str, o
 
         {"schema": "pulse-echo.alert/1",
          "summary": "2 down, 1 up",
-         "run": {"id", "time", "bucket", "hosts", "statuses": {"up", "down", "new"},
+         "run": {"id", "time", "bucket", "hosts", "statuses": {"up", "down", "new", "paused"},
                  "counts": {"down", "still_down", "up"}, "listed", "truncated"},
-         "events": [{"event": "down" | "still_down" | "up", "host", "since",
+         "events": [{"event": "down" | "still_down" | "up", "host",
+                     "kind": "probe" | "heartbeat" | "job" | "invalid" | null, "since",
                      "last_ok_at" (null: never), "last_ok_ago_seconds",
                      "never_succeeded", "down_seconds", "down_for",
                      "reason": {"code", "detail", "failed_at", "http_status",
-                                "expected_excerpt", "received_excerpt"} | null,
+                                "expected_excerpt", "received_excerpt",
+                                "exit_code", "duration_seconds"} | null,
+                     "job": {"checked_at", "message", "exit_code", "duration_seconds"} | null,
                      "text"}]}
 
     ``since`` is when the outage began (the last successful check before it,
     or when a never-successful host was first seen); for ``up``,
     ``last_ok_at`` is the check that succeeded again and ``down_seconds``
     the downtime; for ``down``/``still_down``, ``down_seconds`` is the time
-    since ``since``. ``truncated`` counts the events not in ``events``.
+    since ``since``. ``job`` is what a recovered job reported (its echo record),
+    null otherwise; a failed job's exit code and duration are in its
+    ``reason``. ``truncated`` counts the events not in ``events``. Fields are
+    only ever added to schema ``pulse-echo.alert/1``.
     """
     run = alert.run
-    items = [event_dict(event, alert.reasons.get(event.host)) for event in alert.listed]
+    items = [
+        event_dict(event, alert.reasons.get(event.host), alert.recoveries.get(event.host))
+        for event in alert.listed
+    ]
 
     def document(listed: list[dict[str, object]]) -> dict[str, object]:
         return {

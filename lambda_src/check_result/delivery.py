@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from pulse_echo import urls
 from pulse_echo.logs import get_logger, log
 from pulse_echo.reasons import Reason
+from pulse_echo.records import EchoRecord
 from pulse_echo.settings import ConfigError
 
 from . import alert as alerts
@@ -119,9 +120,11 @@ def post_alert(
     now: datetime,
     sleep: Callable[[float], None],
     deadline: float | None,
+    recoveries: Mapping[str, EchoRecord] | None = None,
 ) -> WebhookDelivery:
-    """If the run has events, build its one message and POST it to the webhook (WebhookError
-    when it is not accepted); return what was delivered and the message for SNS."""
+    """If the run has events, build its one message (``recoveries``: the echo records of
+    recovered jobs) and POST it to the webhook (WebhookError when it is not accepted); return
+    what was delivered and the message for SNS."""
     events = evaluation.events
     if not events:
         return WebhookDelivery()
@@ -132,7 +135,9 @@ def post_alert(
         hosts=len(evaluation.statuses),
         statuses=evaluation.counts(),
     )
-    alert = alerts.build_alert(events, reasons, run_info, max_listed=config.max_hosts_listed)
+    alert = alerts.build_alert(
+        events, reasons, run_info, max_listed=config.max_hosts_listed, recoveries=recoveries
+    )
     structured = alerts.render_json(alert)
     payload = structured
     if config.webhook_format == "slack":

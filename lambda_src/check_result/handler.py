@@ -54,6 +54,8 @@ class Config:
     webhook_timeout_seconds: float
     webhook_max_attempts: int
     run_lease: timedelta
+    pulse_reads: int = settings.PULSE_READS.default  # type: ignore[assignment]
+    pulse_max_bytes: int = settings.PULSE_MAX_BYTES.default  # type: ignore[assignment]
 
     @classmethod
     def from_env(cls) -> Config:
@@ -97,6 +99,8 @@ class Config:
             webhook_timeout_seconds=settings.number(settings.WEBHOOK_TIMEOUT),
             webhook_max_attempts=settings.integer(settings.WEBHOOK_MAX_ATTEMPTS),
             run_lease=settings.duration(settings.RUN_LEASE),
+            pulse_reads=settings.integer(settings.PULSE_READS),
+            pulse_max_bytes=settings.integer(settings.PULSE_MAX_BYTES),
         )
 
 

@@ -1,14 +1,20 @@
-"""check_result's typed values: what the listings say about a host, its status, and a run's changes.
+"""check_result's typed values: what the listings say about a host, what its pulse and the
+operator ask of it, its status, and a run's changes.
 
-Statuses (``HostStatus.status``):
+Statuses (``HostStatus.status``), each host judged against its own threshold
+``stale_after`` (its pulse's ``stale_after_minutes``, else the module's):
 
 - ``up``: its echo is at most ``stale_after`` old (exactly at the threshold
   is still up: a host is stale only when ``now - last_ok_at > stale_after``).
 - ``down``: its echo is older than that; or it never had a successful check
   and ``stale_after`` has passed since it was first seen failing (a ``new``
-  host that stayed new too long).
+  host that stayed new too long); or its job reported a failure
+  (``"result": "fail"``) newer than its last success, whatever its threshold.
 - ``new``: it sends pulses but never had a successful check, and
   ``stale_after`` has not passed yet since it was first seen.
+- ``paused``: a pause is running (its pulse's ``pause_until`` or the
+  operator's, pulse-pause): it is never announced down; ``HostStatus.health``
+  still says which of the three above it is.
 
 Events (``Event.kind``), one per host and run at most:
 
@@ -26,6 +32,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from pulse_echo.pulse import KIND_JOB, RESULT_FAIL, RESULT_OK
 from pulse_echo.reasons import Reason
 from pulse_echo.times import iso_or_none, to_utc
 
@@ -35,7 +42,8 @@ if TYPE_CHECKING:
 STATUS_UP = "up"
 STATUS_DOWN = "down"
 STATUS_NEW = "new"
-STATUSES = (STATUS_UP, STATUS_DOWN, STATUS_NEW)
+STATUS_PAUSED = "paused"
+STATUSES = (STATUS_UP, STATUS_DOWN, STATUS_NEW, STATUS_PAUSED)
 
 EVENT_DOWN = "down"
 EVENT_STILL_DOWN = "still_down"
@@ -51,13 +59,17 @@ class Observation:
     ``last_ok_at``: ``LastModified`` of ``echo/<host>.json`` (last successful
     check), or None. ``last_failed_at``: of ``failure/<host>.json`` (last
     failed check), or None. ``pulse_at``: of ``pulse/<host>.json`` (last
-    pulse), or None.
+    pulse), or None; ``pulse_etag`` its ETag (the pulse index's key).
+    ``failing_since``: the failure record's start of the current run of
+    failures, when it was read (a host never seen before: rules.first_seen).
     """
 
     host: str
     last_ok_at: datetime | None = None
     last_failed_at: datetime | None = None
     pulse_at: datetime | None = None
+    pulse_etag: str | None = None
+    failing_since: datetime | None = None
 
     @property
     def failing(self) -> bool:
@@ -76,22 +88,68 @@ def observations_from_listings(
     echoes: Mapping[str, datetime],
     pulses: Mapping[str, datetime],
     failures: Mapping[str, datetime],
+    pulse_etags: Mapping[str, str] | None = None,
 ) -> dict[str, Observation]:
-    """Join the three ``{host: LastModified}`` listings into ``{host: Observation}``.
+    """Join the three ``{host: LastModified}`` listings (and the pulses' ``{host: ETag}``) into
+    ``{host: Observation}``.
 
     The hosts are those with an echo or a pulse; a failure record alone is
     ignored (it outlives a retired host). Naive datetimes are refused
     (ValueError); aware ones are converted to UTC.
     """
+    etags = pulse_etags or {}
     return {
         host: Observation(
             host=host,
             last_ok_at=to_utc(echoes.get(host)),
             last_failed_at=to_utc(failures.get(host)),
             pulse_at=to_utc(pulses.get(host)),
+            pulse_etag=etags.get(host),
         )
         for host in set(echoes) | set(pulses)
     }
+
+
+@dataclass(frozen=True)
+class Profile:
+    """What check_result expects of one host: from its pulse (kept in the pulse index, read
+    again only when it changed) and from the operator's pauses (pulse-pause).
+
+    ``stale_after``: the host's threshold (its pulse's ``stale_after_minutes``,
+    else the module's). ``kind``: ``probe``, ``heartbeat``, ``job``,
+    ``invalid`` (the pulse does not parse) or None (not read yet).
+    ``job_failed``: the pulse reports ``"result": "fail"``. ``pause_until``:
+    the end of the later of the pulse's and the operator's pause (None: no
+    pause). ``message``, ``exit_code``, ``duration_seconds``: what a job's
+    pulse reported (None otherwise). ``pending``: the host has a pulse that
+    was not read yet (more changed than a run reads): its threshold is not
+    known, so no down alert is sent for it until it is.
+    """
+
+    stale_after: timedelta
+    kind: str | None = None
+    job_failed: bool = False
+    pause_until: datetime | None = None
+    message: str | None = None
+    exit_code: int | None = None
+    duration_seconds: float | None = None
+    pending: bool = False
+
+    def paused_at(self, now: datetime) -> bool:
+        """True while a pause lasts (``now`` before ``pause_until``)."""
+        return self.pause_until is not None and now < self.pause_until
+
+    def job_dict(self) -> dict[str, object] | None:
+        """A job's last report, JSON-ready (``result``, ``message``, ``exit_code``,
+        ``duration_seconds``); None for a host that is not a job."""
+        if self.kind != KIND_JOB:
+            return None
+        return {
+            "result": RESULT_FAIL if self.job_failed else RESULT_OK,
+            "message": self.message,
+            "exit_code": self.exit_code,
+            "duration_seconds": self.duration_seconds,
+        }
 
 
 @dataclass(frozen=True)
@@ -100,7 +158,11 @@ class HostStatus:
 
     ``age`` is ``now - last_ok_at`` (None: never succeeded). ``since`` is the
     start of the outage for ``down`` and ``new`` hosts, None for ``up``.
-    ``reason`` is filled when it can be told (see rules.explain).
+    ``status`` is ``paused`` while a pause lasts; ``health`` is then the
+    status the host would have without it (``up``, ``down`` or ``new``;
+    otherwise the same as ``status``). ``profile`` holds its threshold, kind,
+    pause and job report. ``reason`` is filled when it can be told (see
+    rules.explain).
     """
 
     host: str
@@ -113,6 +175,12 @@ class HostStatus:
     pulse_at: datetime | None
     notified_at: datetime | None = None
     reason: Reason | None = None
+    health: str = ""
+    profile: Profile | None = None
+
+    def __post_init__(self) -> None:
+        if not self.health:
+            object.__setattr__(self, "health", self.status)
 
     @property
     def observation(self) -> Observation:
@@ -120,7 +188,10 @@ class HostStatus:
         return Observation(self.host, self.last_ok_at, self.last_failed_at, self.pulse_at)
 
     def to_dict(self) -> dict[str, object]:
-        """JSON-ready form: times as ISO 8601 UTC strings, ``age_seconds`` as a number."""
+        """JSON-ready form: times as ISO 8601 UTC strings, ``age_seconds`` as a number; the
+        profile as ``kind``, ``stale_after_minutes`` (the host's threshold), ``paused_until``
+        and ``job`` (Profile.job_dict)."""
+        profile = self.profile
         return {
             "host": self.host,
             "status": self.status,
@@ -132,7 +203,17 @@ class HostStatus:
             "pulse_at": iso_or_none(self.pulse_at),
             "notified_at": iso_or_none(self.notified_at),
             "reason": None if self.reason is None else self.reason.to_dict(),
+            "kind": None if profile is None else profile.kind,
+            "stale_after_minutes": None if profile is None else minutes(profile.stale_after),
+            "paused_until": iso_or_none(profile.pause_until) if self.status == STATUS_PAUSED else None,
+            "job": None if profile is None else profile.job_dict(),
         }
+
+
+def minutes(span: timedelta) -> float | int:
+    """A threshold in minutes for JSON and tables: ``15``, ``0.05``, ``1500``."""
+    value = span.total_seconds() / 60
+    return int(value) if value.is_integer() else round(value, 6)
 
 
 @dataclass(frozen=True)
@@ -148,7 +229,7 @@ class Event:
       down: no successful check in between).
 
     ``at`` is the run's ``now``; ``observation`` carries the listing times
-    (for the reason).
+    (for the reason); ``host_kind`` is the host's Profile.kind.
     """
 
     kind: str
@@ -159,6 +240,7 @@ class Event:
     observation: Observation
     duration: timedelta | None = None
     was_new: bool = False
+    host_kind: str | None = None
 
 
 @dataclass(frozen=True)
@@ -190,9 +272,11 @@ class Evaluation:
     next_state: dict[str, HostState]
     statuses: tuple[HostStatus, ...]
     decisions: tuple[Decision, ...] = field(default=())
+    suppressed: int = 0
+    """Down and still-down alerts a pause held back in this run."""
 
     def counts(self) -> dict[str, int]:
-        """``{"up": n, "down": n, "new": n}`` over ``statuses``."""
+        """``{"up": n, "down": n, "new": n, "paused": n}`` over ``statuses``."""
         counts = dict.fromkeys(STATUSES, 0)
         for row in self.statuses:
             counts[row.status] += 1

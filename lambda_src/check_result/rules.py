@@ -1,10 +1,16 @@
 """The status rules: pure functions, no AWS, no clock (``now`` is always an argument).
 
 A host is known from three listings (``echo/``, ``pulse/``, ``failure/``;
-only the ``LastModified`` of each object is used) plus the notified state that
+only the ``LastModified`` of each object is used), its Profile (what its pulse
+and the operator ask: threshold, job result, pause) and the notified state that
 check_result keeps in ``state/status.json``. From those these rules decide
-each host's status (model.py says what ``up``, ``down`` and ``new`` mean), the
-events a run must announce, and why a host is not up.
+each host's status (model.py says what ``up``, ``down``, ``new`` and
+``paused`` mean), the events a run must announce, and why a host is not up.
+
+A pause holds back ``down`` and ``still_down`` events and nothing else: a
+host that goes down during a pause is announced at the first run after it
+(unless its down was announced before the pause), and a recovery is always
+announced.
 
 The stored state holds only the hosts that are not plainly up: ``down``
 (notified: an entry is saved only after the alert was accepted) and ``new``
@@ -24,6 +30,7 @@ from datetime import datetime, timedelta
 
 from pulse_echo import reasons
 from pulse_echo.layout import failure_key_problem
+from pulse_echo.pulse import KIND_JOB
 from pulse_echo.reasons import Reason, reason_from_failure, reason_long
 from pulse_echo.records import FailureRecord
 
@@ -34,12 +41,14 @@ from .model import (
     EVENT_UP,
     STATUS_DOWN,
     STATUS_NEW,
+    STATUS_PAUSED,
     STATUS_UP,
     Decision,
     Evaluation,
     Event,
     HostStatus,
     Observation,
+    Profile,
 )
 from .state import HostState
 
@@ -50,7 +59,8 @@ def is_stale(last_ok_at: datetime, now: datetime, stale_after: timedelta) -> boo
 
 
 def first_seen(observation: Observation, stale_after: timedelta) -> datetime:
-    """When a host with no echo was first seen: its earliest failure or pulse time on record.
+    """When a host with no echo was first seen: its earliest failure or pulse time on record,
+    or the start of its run of failures (``failing_since``) when its failure record was read.
 
     A failure record much older than the current pulse (more than
     ``stale_after`` before it) belongs to an earlier life of the host name (a
@@ -64,29 +74,38 @@ def first_seen(observation: Observation, stale_after: timedelta) -> datetime:
         observation.pulse_at is None or observation.last_failed_at >= observation.pulse_at - stale_after
     ):
         candidates.append(observation.last_failed_at)
+        if observation.failing_since is not None and observation.failing_since <= observation.last_failed_at:
+            candidates.append(observation.failing_since)
     if not candidates:
         raise ValueError(f"host {observation.host!r} has neither a pulse nor a failure")
     return min(candidates)
 
 
 def classify(
-    observation: Observation, previous: HostState | None, now: datetime, stale_after: timedelta
+    observation: Observation, previous: HostState | None, now: datetime, profile: Profile
 ) -> tuple[str, datetime | None]:
-    """Return ``(status, since)`` for one watched (not retired) host.
+    """Return ``(status, since)`` for one watched (not retired) host, pause aside: ``up``,
+    ``down`` or ``new``.
 
     ``since`` is None for ``up``. A host already notified down stays down
     until a fresh echo arrives; a ``new`` host keeps the ``since`` stored when
-    it was first seen.
+    it was first seen. A job's own failure, newer than its last success, is
+    down at once, whatever its threshold.
     """
-    notified_down = previous is not None and previous.status == STATUS_DOWN
-    if observation.last_ok_at is not None and not is_stale(observation.last_ok_at, now, stale_after):
+    stale_after = profile.stale_after
+    job_failed = profile.job_failed and observation.failing
+    if (
+        not job_failed
+        and observation.last_ok_at is not None
+        and not is_stale(observation.last_ok_at, now, stale_after)
+    ):
         return STATUS_UP, None
-    if notified_down:
-        return STATUS_DOWN, previous.since  # type: ignore[union-attr]
+    if previous is not None and previous.status == STATUS_DOWN:
+        return STATUS_DOWN, previous.since
     if observation.last_ok_at is not None:
         return STATUS_DOWN, observation.last_ok_at
     since = previous.since if previous is not None else first_seen(observation, stale_after)
-    return (STATUS_DOWN if now - since > stale_after else STATUS_NEW), since
+    return (STATUS_DOWN if job_failed or now - since > stale_after else STATUS_NEW), since
 
 
 def current_reason(
@@ -131,36 +150,37 @@ def current_reason(
 
 
 def host_status(
-    observation: Observation, previous: HostState | None, now: datetime, stale_after: timedelta
+    observation: Observation, previous: HostState | None, now: datetime, profile: Profile
 ) -> HostStatus:
     """The status row of one watched host (its reason is told by explain)."""
-    status, since = classify(observation, previous, now, stale_after)
+    health, since = classify(observation, previous, now, profile)
     return HostStatus(
         host=observation.host,
-        status=status,
+        status=STATUS_PAUSED if profile.paused_at(now) else health,
         last_ok_at=observation.last_ok_at,
         age=None if observation.last_ok_at is None else now - observation.last_ok_at,
         since=since,
         last_failed_at=observation.last_failed_at,
         failing=observation.failing,
         pulse_at=observation.pulse_at,
-        notified_at=previous.notified_at if previous is not None and status == STATUS_DOWN else None,
+        notified_at=previous.notified_at if previous is not None and health == STATUS_DOWN else None,
+        health=health,
+        profile=profile,
     )
 
 
 def explain(
-    rows: Iterable[HostStatus],
-    failures: Mapping[str, FailureRecord],
-    now: datetime,
-    stale_after: timedelta,
+    rows: Iterable[HostStatus], failures: Mapping[str, FailureRecord], now: datetime
 ) -> dict[str, Reason]:
     """Each host's reason, told once per run: ``{host: Reason}`` for every row that is not up
-    or is failing, from its failure record when one was read (``failures``)."""
+    (paused ones included) or is failing, from its failure record when one was read
+    (``failures``), against the host's own threshold."""
     told = {}
     for row in rows:
-        if row.status != STATUS_UP or row.failing:
+        if row.health != STATUS_UP or row.failing:
+            stale_after = row.profile.stale_after if row.profile is not None else timedelta.max
             reason = current_reason(
-                row.observation, failures.get(row.host), now, stale_after, status=row.status
+                row.observation, failures.get(row.host), now, stale_after, status=row.health
             )
             if reason is not None:
                 told[row.host] = reason
@@ -173,58 +193,77 @@ def host_statuses(
     now: datetime,
     stale_after: timedelta,
     failures: Mapping[str, FailureRecord] | None = None,
+    profiles: Mapping[str, Profile] | None = None,
 ) -> list[HostStatus]:
     """The status of every watched host with its reason, sorted by host name (``pulse-status``).
 
     ``previous_state`` is the stored state (``{}`` or None when unknown: a
     ``new`` host is then dated from its listings). ``failures`` holds the
     failure records read for failing hosts; a reason is given for every host
-    that is not up or is failing. Retired hosts are left out.
+    that is not up or is failing. ``profiles``: each host's (a host without
+    one is judged by the module's ``stale_after``). Retired hosts are left out.
     """
-    previous_state = previous_state or {}
+    previous_state, profiles = previous_state or {}, profiles or {}
+    default = Profile(stale_after=stale_after)
     rows = [
-        host_status(observations[host], previous_state.get(host), now, stale_after)
+        host_status(observations[host], previous_state.get(host), now, profiles.get(host, default))
         for host in sorted(observations)
         if not observations[host].retired
     ]
-    told = explain(rows, failures or {}, now, stale_after)
+    told = explain(rows, failures or {}, now)
     return [replace(row, reason=told.get(row.host)) for row in rows]
 
 
 @dataclass(frozen=True)
 class Step:
     """What one host's run changes: the ``event`` to announce, the ``outcomes`` to log (Decision
-    outcomes) and the entry ``kept`` in the next state (None: dropped)."""
+    outcomes), the entry ``kept`` in the next state (None: dropped), and whether a pause held
+    back an alert (``suppressed``)."""
 
     event: Event | None = None
     outcomes: tuple[str, ...] = ()
     kept: HostState | None = None
+    suppressed: bool = False
+
+
+def holds_alerts(row: HostStatus) -> bool:
+    """True when no down or still_down alert may be sent for the host now: it is paused, or its
+    pulse was not read yet (its own threshold unknown: Profile.pending)."""
+    return row.status == STATUS_PAUSED or (row.profile is not None and row.profile.pending)
 
 
 def step(
     row: HostStatus, previous: HostState | None, now: datetime, renotify_after: timedelta | None
 ) -> Step:
     """One host's transition (see evaluate's table)."""
-    observation, since = row.observation, row.since or now
-    if row.status == STATUS_UP:
-        if previous is None or previous.status != STATUS_DOWN:
+    since = row.since or now
+    notified = previous if previous is not None and previous.status == STATUS_DOWN else None
+    if row.health == STATUS_UP:
+        if notified is None:
             return Step(outcomes=("first_success",) if previous is not None else ())
-        downtime = max(row.last_ok_at - previous.since, timedelta(0))  # type: ignore[operator]
-        return Step(_event(EVENT_UP, observation, previous.since, now, downtime), ("alert_up",))
-    if row.status == STATUS_NEW:
+        downtime = max(row.last_ok_at - notified.since, timedelta(0))  # type: ignore[operator]
+        return Step(_event(EVENT_UP, row, notified.since, now, downtime), ("alert_up",))
+    held = row.health == STATUS_DOWN  # only a pause (or an unread pulse) keeps a down host here
+    if row.health == STATUS_NEW or (holds_alerts(row) and notified is None):
         if previous is not None:
-            return Step(kept=previous)
-        return Step(outcomes=("tracked_new",), kept=HostState(status=STATUS_NEW, since=since))
-    if previous is None or previous.status != STATUS_DOWN:
+            return Step(kept=previous, suppressed=held)
+        if row.last_ok_at is not None:  # down during a pause: its echo dates it, nothing to keep
+            return Step(suppressed=True)
+        return Step(
+            outcomes=("tracked_new",), kept=HostState(status=STATUS_NEW, since=since), suppressed=held
+        )
+    if notified is None:
         kept = HostState(status=STATUS_DOWN, since=since, last_ok_at=row.last_ok_at, notified_at=now)
-        return Step(_event(EVENT_DOWN, observation, since, now, now - since), ("alert_down",), kept)
-    kept, outcomes, event = previous, (), None
-    if row.last_ok_at is not None and row.last_ok_at != previous.last_ok_at:
+        return Step(_event(EVENT_DOWN, row, since, now, now - since), ("alert_down",), kept)
+    kept, outcomes = notified, ()
+    if row.last_ok_at is not None and row.last_ok_at != notified.last_ok_at:
         kept, outcomes = replace(kept, last_ok_at=row.last_ok_at), ("flapped",)
-    if renotify_after is not None and now - (previous.notified_at or previous.since) >= renotify_after:
-        event = _event(EVENT_STILL_DOWN, observation, previous.since, now, now - previous.since)
-        kept, outcomes = replace(kept, notified_at=now), (*outcomes, "renotify")
-    return Step(event, outcomes, kept)
+    if renotify_after is None or now - (notified.notified_at or notified.since) < renotify_after:
+        return Step(None, outcomes, kept)
+    if holds_alerts(row):
+        return Step(None, outcomes, kept, suppressed=True)
+    event = _event(EVENT_STILL_DOWN, row, notified.since, now, now - notified.since)
+    return Step(event, (*outcomes, "renotify"), replace(kept, notified_at=now))
 
 
 def evaluate(
@@ -233,8 +272,10 @@ def evaluate(
     now: datetime,
     stale_after: timedelta,
     renotify_after: timedelta | None = None,
+    profiles: Mapping[str, Profile] | None = None,
 ) -> Evaluation:
-    """Decide this run's events and next state from the listings and the stored state.
+    """Decide this run's events and next state from the listings, each host's Profile (none:
+    the module's ``stale_after``, no pause) and the stored state.
 
     ``stale_after`` must be positive. ``renotify_after`` None or zero means
     never repeat a down alert; otherwise a ``still_down`` event is due once
@@ -251,27 +292,78 @@ def evaluate(
     down             down              nothing, or ``still_down`` when due
     down             up                ``up`` event with the downtime, dropped
     any              retired           dropped, no message
+    (none) / new     paused, down      no event (suppressed); new kept, or
+                                       stored as new if it never succeeded
+    down             paused, down      unchanged, no ``still_down`` (suppressed)
+    down             paused, up        ``up`` event, as without a pause
     ===============  ================  =========================================
+
+    A host whose pulse was not read yet (Profile.pending) is held as a paused one is.
     """
     if stale_after <= timedelta(0):
         raise ValueError("stale_after must be positive")
     renotify = renotify_after if renotify_after is not None and renotify_after > timedelta(0) else None
-    events, decisions, statuses, next_state = [], [], [], {}
+    profiles, default = profiles or {}, Profile(stale_after=stale_after)
+    events, decisions, statuses, next_state, suppressed = [], [], [], {}, 0
     for host in sorted(set(observations) | set(previous_state)):
         observation, previous = observations.get(host), previous_state.get(host)
         if observation is None or observation.retired:
             decisions += [Decision(host, "retired", None)] if previous is not None else []
             continue
-        row = host_status(observation, previous, now, stale_after)
+        row = host_status(observation, previous, now, profiles.get(host, default))
         change = step(row, previous, now, renotify)
         statuses.append(row)
         events += [change.event] if change.event is not None else []
         decisions += [Decision(host, outcome, row.status) for outcome in change.outcomes]
+        suppressed += change.suppressed
         if change.kept is not None:
             next_state[host] = change.kept
     order = {kind: index for index, kind in enumerate(EVENT_KINDS)}
     events.sort(key=lambda event: (order[event.kind], event.host))
-    return Evaluation(tuple(events), next_state, tuple(statuses), tuple(decisions))
+    return Evaluation(tuple(events), next_state, tuple(statuses), tuple(decisions), suppressed)
+
+
+DATING_READS_PER_RUN = 20
+"""At most this many failure records are read in a run to date hosts seen for the first time."""
+
+
+def hosts_to_date(
+    observations: Mapping[str, Observation], previous_state: Mapping[str, HostState], limit: int
+) -> list[str]:
+    """Hosts that never succeeded, fail, and are not in the state yet (the first run that sees
+    them, or a lost state), at most ``limit`` by name: their failure record's ``failing_since``
+    says when they were first seen failing (first_seen), which the listings cannot."""
+    hosts = (
+        host
+        for host, observation in sorted(observations.items())
+        if host not in previous_state and observation.last_ok_at is None and observation.failing
+    )
+    return list(hosts)[: max(limit, 0)]
+
+
+def with_failing_since(
+    observations: Mapping[str, Observation], failures: Mapping[str, FailureRecord]
+) -> dict[str, Observation]:
+    """``observations`` with the ``failing_since`` of the failure records read (hosts_to_date)."""
+    return {
+        host: replace(observation, failing_since=failures[host].failing_since)
+        if host in failures
+        else observation
+        for host, observation in observations.items()
+    }
+
+
+def hosts_needing_echo_records(
+    events: Iterable[Event], profiles: Mapping[str, Profile], limit: int
+) -> list[str]:
+    """The recovered jobs among the first ``limit`` events (message order): their echo record
+    says what the job reported when it succeeded again. Bounded like the failure records."""
+    listed = list(events)[: max(limit, 0)]
+    return [
+        event.host
+        for event in listed
+        if event.kind == EVENT_UP and event.host in profiles and profiles[event.host].kind == KIND_JOB
+    ]
 
 
 def hosts_needing_failure_records(events: Iterable[Event], limit: int) -> list[str]:
@@ -285,7 +377,8 @@ def hosts_needing_failure_records(events: Iterable[Event], limit: int) -> list[s
     return [event.host for event in listed if event.kind != EVENT_UP and event.observation.failing]
 
 
-def _event(kind: str, observation: Observation, since: datetime, now: datetime, duration: timedelta) -> Event:
+def _event(kind: str, row: HostStatus, since: datetime, now: datetime, duration: timedelta) -> Event:
+    observation = row.observation
     return Event(
         kind=kind,
         host=observation.host,
@@ -295,4 +388,5 @@ def _event(kind: str, observation: Observation, since: datetime, now: datetime, 
         observation=observation,
         duration=duration,
         was_new=kind != EVENT_UP and observation.last_ok_at is None,
+        host_kind=None if row.profile is None else row.profile.kind,
     )

@@ -3,15 +3,22 @@
 1. take the run lease ``state/lock.json`` (a run that finds a live lease
    logs it and returns without sending: EventBridge may deliver a schedule
    twice, and a Lambda retry may overlap the next run);
-2. list ``echo/``, ``pulse/`` and ``failure/`` and read ``state/status.json``;
-3. evaluate the statuses at ``now`` (rules.evaluate: pure);
-4. read the failure records of the hosts the message names, and tell each
-   host's reason once (rules.explain); log one line per decision;
-5. deliver: one message to the webhook, then SNS with the messages earlier runs
+2. list ``echo/``, ``pulse/`` and ``failure/``; read ``state/status.json``,
+   the pulse index ``state/pulses.json`` and the operator's pauses
+   ``state/pauses.json``;
+3. read the pulses that changed since they were indexed (bounded, pulses.py)
+   for each host's Profile, and the failure records that date never-successful
+   hosts seen for the first time (bounded);
+4. evaluate the statuses at ``now`` (rules.evaluate: pure);
+5. read the failure records of the hosts the message names (and a recovered
+   job's echo record), and tell each host's reason once (rules.explain); log
+   one line per decision;
+6. deliver: one message to the webhook, then SNS with the messages earlier runs
    could not publish (delivery.py; the rules: docs/alerts.md);
-6. save the next state and the pending SNS messages (conditional PUT) when
-   they changed;
-7. release the lease (also on error).
+7. save the next state and the pending SNS messages (conditional PUT) when
+   they changed, then the pulse index when it changed (a cache: a failed write
+   is logged, never fatal);
+8. release the lease (also on error).
 """
 
 from __future__ import annotations
@@ -28,9 +35,18 @@ from pulse_echo.reasons import Reason
 from pulse_echo.times import ms_since, utcnow
 
 from .delivery import LOGGER, post_alert, publish_sns, resolve_webhook_url
-from .model import STATUS_UP, Evaluation
-from .rules import evaluate, explain, hosts_needing_failure_records
-from .store import Store
+from .model import STATUS_UP, Evaluation, minutes
+from .pulses import PulseEntry
+from .rules import (
+    DATING_READS_PER_RUN,
+    evaluate,
+    explain,
+    hosts_needing_echo_records,
+    hosts_needing_failure_records,
+    hosts_to_date,
+    with_failing_since,
+)
+from .store import Store, Stored
 
 if TYPE_CHECKING:
     from .handler import Config
@@ -53,11 +69,14 @@ def run(
 
     Returns ``{"run_id", "outcome", "hosts", "statuses", "events", "events_sent",
     "listed", "delivered", "sns_republished", "sns_pending", "sns_dropped",
-    "state_saved", "s3_requests", "elapsed_ms"}``, where ``outcome`` is
-    ``alerted``, ``state_saved``, ``no_change`` or ``lease_held``;
-    ``sns_republished`` counts the earlier runs' messages SNS took now,
-    ``sns_pending`` those it still has not, ``sns_dropped`` those dropped (over
-    PENDING_SNS_MAX, or no topic configured any more).
+    "state_saved", "suppressed", "pulses_read", "pulses_unread", "index_saved",
+    "s3_requests", "elapsed_ms"}``, where ``outcome`` is ``alerted``,
+    ``state_saved``, ``no_change`` or ``lease_held``; ``sns_republished``
+    counts the earlier runs' messages SNS took now, ``sns_pending`` those it
+    still has not, ``sns_dropped`` those dropped (over PENDING_SNS_MAX, or no
+    topic configured any more); ``suppressed`` the alerts a pause held back;
+    ``pulses_read`` the changed pulses read, ``pulses_unread`` those left for
+    the next runs (over PULSE_READS_PER_RUN).
 
     When SNS refused a message, the summary is logged ("run finished", with
     ``sns_error``) and that error (botocore's) is raised after the state was saved.
@@ -84,11 +103,28 @@ def run(
     try:
         observations = store.list_observations()
         stored = store.read_state()
+        index = store.read_pulse_index()
         moment = now or utcnow()
-        evaluation = evaluate(observations, stored.hosts, moment, config.stale_after, config.renotify_after)
+        pulses = store.read_profiles(
+            observations,
+            index.value,
+            now=moment,
+            stale_after=config.stale_after,
+            limit=config.pulse_reads,
+            max_bytes=config.pulse_max_bytes,
+        )
+        host_profiles = pulses.profiles
+        first = store.read_failures(hosts_to_date(observations, stored.hosts, DATING_READS_PER_RUN))
+        observations = with_failing_since(observations, first)
+        evaluation = evaluate(
+            observations, stored.hosts, moment, config.stale_after, config.renotify_after, host_profiles
+        )
         wanted = hosts_needing_failure_records(evaluation.events, config.max_hosts_listed)
-        failures = store.read_failures(wanted, limit=config.max_hosts_listed) if evaluation.events else {}
-        reasons = explain(evaluation.statuses, failures, moment, config.stale_after)
+        failures = {**first, **store.read_failures([host for host in wanted if host not in first])}
+        recoveries = store.read_echoes(
+            hosts_needing_echo_records(evaluation.events, host_profiles, config.max_hosts_listed)
+        )
+        reasons = explain(evaluation.statuses, failures, moment)
         log_decisions(evaluation, reasons, run_id)
         webhook = post_alert(
             config,
@@ -99,18 +135,29 @@ def run(
             now=moment,
             sleep=sleep,
             deadline=deadline,
+            recoveries=recoveries,
         )
         outbox = [*stored.pending_sns, *([webhook.message] if webhook.message is not None else [])]
         sns = publish_sns(config.sns_topic_arn, sns, outbox, run_id)
         sns_error = sns.error
         this_run_published = webhook.message is not None and webhook.message in sns.published
+        threshold = minutes(config.stale_after)
         state_saved = (
-            evaluation.next_state != stored.hosts or stored.unreadable or sns.pending != stored.pending_sns
+            evaluation.next_state != stored.hosts
+            or stored.unreadable
+            or sns.pending != stored.pending_sns
+            or stored.stale_after_minutes != threshold
         )
         if state_saved:
             store.write_state(
-                evaluation.next_state, etag=stored.etag, run_id=run_id, now=moment, pending_sns=sns.pending
+                evaluation.next_state,
+                etag=stored.etag,
+                run_id=run_id,
+                now=moment,
+                pending_sns=sns.pending,
+                stale_after_minutes=threshold,
             )
+        index_saved = save_index(store, index, pulses.index, moment, run_id)
         outcome = "alerted" if evaluation.events else "state_saved" if state_saved else "no_change"
         summary.update(
             outcome=outcome,
@@ -124,6 +171,10 @@ def run(
             sns_pending=len(sns.pending),
             sns_dropped=sns.dropped,
             state_saved=state_saved,
+            suppressed=evaluation.suppressed,
+            pulses_read=pulses.read,
+            pulses_unread=pulses.unread,
+            index_saved=index_saved,
         )
         if sns_error is not None:
             summary["sns_error"] = repr(sns_error)
@@ -143,6 +194,28 @@ def run(
     if sns_error is not None:
         raise sns_error  # after the save: the error metric and the alarm see the SNS failure
     return summary
+
+
+def save_index(
+    store: Store, index: Stored, entries: dict[str, PulseEntry], now: datetime, run_id: str
+) -> bool:
+    """Write the pulse index when it changed (conditional PUT over the version read); True when
+    written. A cache: a failed write is logged and the next run reads those pulses again."""
+    if entries == index.value and not index.unreadable:
+        return False
+    try:
+        store.write_pulse_index(entries, etag=index.etag, now=now)
+    except Exception as exc:  # noqa: BLE001 - a cache: the alert and the state are already done
+        log(
+            LOGGER,
+            logging.WARNING,
+            "pulse index not saved",
+            outcome="index_not_saved",
+            reason=repr(exc),
+            run_id=run_id,
+        )
+        return False
+    return True
 
 
 def log_decisions(evaluation: Evaluation, reasons: dict[str, Reason], run_id: str) -> None:

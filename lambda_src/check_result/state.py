@@ -4,17 +4,21 @@ Written by check_result after the webhook accepted a run's message, read by
 the next run, by pulse-status and by pulse-forget. The bytes are a contract
 between versions::
 
-    {"schema": 1, "updated_at", "run_id",
+    {"schema": 1, "updated_at", "run_id", "stale_after_minutes",
      "hosts": {host: {"status": "down" | "new", "since", "last_ok_at", "notified_at"}},
      "pending_sns": [{"run_id", "created_at", "message", "subject"}]}
 
 compact, hosts sorted, times ISO 8601 UTC with their sub-second part;
 ``pending_sns`` only when SNS messages are waiting (a document without it
-reads as nothing pending).
+reads as nothing pending); ``stale_after_minutes`` the module's threshold (for
+the tools; a document without it, from pulse-echo 0.1, has none recorded).
+Fields are only ever added under schema 1: each version ignores the fields it
+does not know, in both directions (tests/unit/test_state_compat.py).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -72,6 +76,7 @@ class StateDocument:
 
     hosts: dict[str, HostState]
     pending_sns: tuple[PendingSns, ...] = ()
+    stale_after_minutes: float | None = None
 
 
 class StateFormatError(ValueError):
@@ -84,6 +89,7 @@ def encode_state(
     updated_at: datetime,
     run_id: str,
     pending_sns: Sequence[PendingSns] = (),
+    stale_after_minutes: float | None = None,
 ) -> bytes:
     """Serialise the state (see the module docstring) as compact UTF-8 JSON.
 
@@ -94,6 +100,10 @@ def encode_state(
         "schema": STATE_SCHEMA,
         "updated_at": iso_exact(updated_at),
         "run_id": run_id,
+    }
+    if stale_after_minutes is not None:
+        document["stale_after_minutes"] = stale_after_minutes
+    document |= {
         "hosts": {
             host: {
                 "status": entry.status,
@@ -130,17 +140,10 @@ def decode_state_document(data: bytes) -> StateDocument:
     another schema version, or holds an unknown status, a bad time (one
     outside the years 1-9999 in UTC included) or a malformed ``pending_sns``.
     A document without ``pending_sns`` (every one written before it existed)
-    has none pending.
+    has none pending; one without a valid ``stale_after_minutes`` (a number
+    > 0) has no threshold recorded.
     """
-    try:
-        document = decode_json(data)
-    except JsonError as exc:
-        raise StateFormatError(f"state is not UTF-8 JSON: {exc}") from None
-    if not isinstance(document, dict) or document.get("schema") != STATE_SCHEMA:
-        raise StateFormatError(f"state schema is not {STATE_SCHEMA}")
-    hosts = document.get("hosts")
-    if not isinstance(hosts, dict):
-        raise StateFormatError("state has no hosts object")
+    document, hosts = decode_hosts_document(data, STATE_SCHEMA, StateFormatError, "state")
     result = {}
     for host, entry in hosts.items():
         if not isinstance(entry, dict) or entry.get("status") not in HOST_STATUSES:
@@ -154,7 +157,32 @@ def decode_state_document(data: bytes) -> StateDocument:
         result[host] = HostState(
             status=entry["status"], since=since, last_ok_at=last_ok_at, notified_at=notified_at
         )
-    return StateDocument(hosts=result, pending_sns=_decode_pending_sns(document.get("pending_sns", [])))
+    minutes = document.get("stale_after_minutes")
+    if not (isinstance(minutes, (int, float)) and not isinstance(minutes, bool) and 0 < minutes < math.inf):
+        minutes = None
+    return StateDocument(
+        hosts=result,
+        pending_sns=_decode_pending_sns(document.get("pending_sns", [])),
+        stale_after_minutes=minutes,
+    )
+
+
+def decode_hosts_document(
+    data: bytes, schema: int, error: type[ValueError], what: str
+) -> tuple[dict[str, object], dict[str, object]]:
+    """``(document, its "hosts" object)`` of a document of ``state/``: UTF-8 JSON, an object
+    with ``"schema": schema`` and a ``hosts`` object; raises ``error`` (naming ``what``)
+    otherwise. The state, the pulse index and the pauses all start so."""
+    try:
+        document = decode_json(data)
+    except JsonError as exc:
+        raise error(f"{what} is not UTF-8 JSON: {exc}") from None
+    if not isinstance(document, dict) or document.get("schema") != schema:
+        raise error(f"{what} schema is not {schema}")
+    hosts = document.get("hosts")
+    if not isinstance(hosts, dict):
+        raise error(f"{what} has no hosts object")
+    return document, hosts
 
 
 def _decode_pending_sns(items: object) -> tuple[PendingSns, ...]:

@@ -1,19 +1,15 @@
-"""S3 access for check_result (and the host-side scripts): listings, failure records,
-the state document and the run lease.
+"""S3 access for check_result (and the operator tools): listings, records, pulses, the state
+document, the pulse index, the operator's pauses and the run lease.
 
-Cost per run (issue "Alerts an on-call team can trust"): one ListObjectsV2 page
-per 1,000 keys of each listed prefix, a constant handful of requests for the
-state and the lease, and one GET per failure record a message quotes. Nothing
-here reads one object per host.
+Cost per run (DESIGN §2b): one ListObjectsV2 page per 1,000 keys of each
+listed prefix, a constant handful of requests for the state, the pulse index,
+the pauses and the lease, one GET per changed pulse (bounded), and one GET per
+record a message quotes. Nothing here reads one object per host on every run.
 
-Conditional writes follow the S3 user guide ("How to prevent object overwrites
-with conditional writes"; "How to perform conditional deletes"): PutObject
-with ``If-None-Match: *`` creates only when the key is absent, ``If-Match:
-<ETag>`` replaces only the version that was read; a failed condition is ``412
-PreconditionFailed`` and a concurrent conditional write can be ``409
-ConditionalRequestConflict``; ``If-Match`` on a key that is gone is ``404
-NoSuchKey``. DeleteObject accepts ``If-Match`` on general purpose buckets
-since September 2025.
+Conditional writes (bucket.py) follow the S3 user guide; ``If-Match`` on a
+key that is gone is ``404 NoSuchKey``, and DeleteObject accepts ``If-Match``
+on general purpose buckets since September 2025 ("How to perform conditional
+deletes").
 """
 
 from __future__ import annotations
@@ -29,31 +25,59 @@ from pulse_echo.layout import (
     ECHO_PREFIX,
     FAILURE_PREFIX,
     LEASE_KEY,
+    PAUSES_KEY,
+    PULSE_INDEX_KEY,
     PULSE_PREFIX,
     STATE_KEY,
     host_from_key,
     key_for,
 )
-from pulse_echo.logs import get_logger, log
-from pulse_echo.records import FAILURE_RECORD_MAX_BYTES, FailureRecord, parse_failure_record
+from pulse_echo.logs import log
+from pulse_echo.records import (
+    ECHO_RECORD_MAX_BYTES,
+    FAILURE_RECORD_MAX_BYTES,
+    EchoRecord,
+    FailureRecord,
+    parse_echo_record,
+    parse_failure_record,
+)
 from pulse_echo.text import JsonError, decode_json
 from pulse_echo.times import isoformat, parse_isoformat
 
+from .bucket import Bucket, StateConflictError, Stored
 from .model import Observation, observations_from_listings
-from .state import HostState, PendingSns, StateFormatError, decode_state_document, encode_state
+from .pauses import Pauses, PausesFormatError, decode_pauses, encode_pauses
+from .pulses import (
+    IndexFormatError,
+    PulseEntry,
+    PulseReading,
+    decode_index,
+    encode_index,
+    index_entry,
+    profiles,
+    pulses_to_read,
+    refresh_index,
+)
+from .state import (
+    HostState,
+    PendingSns,
+    StateDocument,
+    StateFormatError,
+    decode_state_document,
+    encode_state,
+)
+
+__all__ = ["LEASE_KEY", "STATE_KEY", "Lease", "StateConflictError", "Store", "Stored", "StoredState"]
 
 PAGE_SIZE = 1000
 LEASE_MAX_BYTES = 4096
 LEASE_MAX = timedelta(seconds=settings.RUN_LEASE.maximum)  # type: ignore[arg-type]
 """No lease is honoured for longer than this (a day) after it was taken, whatever ``expires_at``
 it claims (check_result's RUN_LEASE_SECONDS is at most this too)."""
+
 STATE_MAX_BYTES = 64 * 1024 * 1024
-
-LOGGER = get_logger("pulse_echo.store")  # the name every log line carries since 0.1
-
-
-class StateConflictError(RuntimeError):
-    """The state document changed since this run read it (another writer): nothing was saved."""
+"""The largest state document, pulse index or pauses document read (each is logged and read as
+empty beyond it)."""
 
 
 @dataclass(frozen=True)
@@ -70,6 +94,8 @@ class StoredState:
     etag: str | None
     unreadable: bool = False
     pending_sns: tuple[PendingSns, ...] = ()
+    stale_after_minutes: float | None = None
+    """The module's threshold, as the run that wrote the document had it (None: not recorded)."""
 
 
 @dataclass(frozen=True)
@@ -82,24 +108,20 @@ class Lease:
     expires_at: datetime
 
 
-class Store:
-    """check_result's view of the bucket, through one boto3 S3 client.
+class Store(Bucket):
+    """check_result's view of the bucket, through one boto3 S3 client (bucket.Bucket: bounded
+    reads, conditional writes, the request count).
 
     ``requests`` counts the S3 API calls made through this object (one per
     listing page), for the run summary. Errors other than the documented
     conflicts are botocore's ClientError, raised as is.
     """
 
-    def __init__(self, s3_client: object, bucket: str, *, logger: logging.Logger | None = None) -> None:
-        self.s3 = s3_client
-        self.bucket = bucket
-        self.logger = logger or LOGGER
-        self.requests = 0
-
     # --- listings ---
 
-    def list_hosts(self, prefix: str) -> dict[str, datetime]:
-        """List ``<prefix><host>.json`` into ``{host: LastModified (aware UTC)}``.
+    def list_hosts(self, prefix: str, *, etags: dict[str, str] | None = None) -> dict[str, datetime]:
+        """List ``<prefix><host>.json`` into ``{host: LastModified (aware UTC)}`` (and each
+        one's ETag into ``etags``, when given).
 
         Uses the ListObjectsV2 paginator, 1,000 keys a page. Keys come from
         botocore already decoded (it asks for ``EncodingType=url`` and decodes
@@ -115,7 +137,7 @@ class Store:
             Bucket=self.bucket, Prefix=prefix, PaginationConfig={"PageSize": PAGE_SIZE}
         )
         for page in pages:
-            self.requests += 1
+            self._count()
             for item in page.get("Contents", ()):
                 host = host_from_key(item["Key"], prefix)
                 if host is None:
@@ -124,6 +146,8 @@ class Store:
                         examples.append(item["Key"])
                     continue
                 hosts[host] = item["LastModified"].astimezone(timezone.utc)
+                if etags is not None:
+                    etags[host] = item.get("ETag", "")
         if skipped:
             log(
                 self.logger,
@@ -137,12 +161,98 @@ class Store:
         return hosts
 
     def list_observations(self) -> dict[str, Observation]:
-        """List ``echo/``, ``pulse/`` and ``failure/`` and join them per host (see model.py)."""
+        """List ``echo/``, ``pulse/`` (with the pulses' ETags) and ``failure/`` and join them per
+        host (see model.py)."""
+        etags: dict[str, str] = {}
         return observations_from_listings(
             echoes=self.list_hosts(ECHO_PREFIX),
-            pulses=self.list_hosts(PULSE_PREFIX),
+            pulses=self.list_hosts(PULSE_PREFIX, etags=etags),
             failures=self.list_hosts(FAILURE_PREFIX),
+            pulse_etags=etags,
         )
+
+    # --- pulses ---
+
+    def read_pulses(self, hosts: Iterable[str], *, now: datetime, max_bytes: int) -> dict[str, PulseEntry]:
+        """GET ``pulse/<host>.json`` for each host (the caller bounds them) and index it
+        (pulses.index_entry, with the ETag of what was read): a pulse over ``max_bytes`` is not
+        read and, like one that does not parse, is indexed ``invalid``; one deleted meanwhile is
+        left out. The reads run PARALLEL_READS at a time."""
+        keys = {host: key_for(PULSE_PREFIX, host) for host in hosts}
+        found = self._get_many(list(keys.values()), max_bytes)
+        return {host: index_entry(*found[key], now) for host, key in keys.items() if found[key] is not None}
+
+    def read_profiles(
+        self,
+        observations: dict[str, Observation],
+        index: dict[str, PulseEntry],
+        *,
+        now: datetime,
+        stale_after: timedelta,
+        limit: int,
+        max_bytes: int,
+    ) -> PulseReading:
+        """Read the pulses that changed since they were ``index``ed (at most ``limit``, hosts that
+        would be due under the module's ``stale_after`` first) and the operator's pauses, and make
+        each host's Profile (pulses.py)."""
+        changed = pulses_to_read(observations, index, now, stale_after)
+        read = self.read_pulses(changed[:limit], now=now, max_bytes=max_bytes)
+        entries = refresh_index(index, observations, read)
+        paused = self.read_pauses().value.until_by_host(observations, now)
+        host_profiles = profiles(entries, observations, stale_after, paused)
+        return PulseReading(host_profiles, entries, len(read), len(changed) - len(read))
+
+    def read_pulse_index(self) -> Stored[dict[str, PulseEntry]]:
+        """GET ``state/pulses.json``: a Stored whose value is ``{host: PulseEntry}``."""
+        return self._read_document(
+            PULSE_INDEX_KEY,
+            STATE_MAX_BYTES,
+            decode_index,
+            IndexFormatError,
+            "pulse index unreadable; every pulse is read again",
+            "pulse_index_reset",
+            {},
+        )
+
+    def write_pulse_index(self, entries: dict[str, PulseEntry], *, etag: str | None, now: datetime) -> str:
+        """PUT the pulse index over the version read (see write_state's conditions); returns the
+        new ETag, or raises StateConflictError."""
+        return self._put_conditional(PULSE_INDEX_KEY, encode_index(entries, updated_at=now), etag)
+
+    # --- the operator's pauses ---
+
+    def read_pauses(self) -> Stored[Pauses]:
+        """GET ``state/pauses.json``: a Stored whose value is a Pauses (empty when absent or
+        unreadable: a pause that cannot be read silences nothing)."""
+        return self._read_document(
+            PAUSES_KEY,
+            STATE_MAX_BYTES,
+            decode_pauses,
+            PausesFormatError,
+            "operator pauses unreadable; no host is paused by them",
+            "pauses_unreadable",
+            Pauses(),
+        )
+
+    def write_pauses(self, pauses: Pauses, *, etag: str | None, now: datetime) -> str:
+        """PUT the pauses over the version read (pulse-pause only; see write_state's conditions);
+        returns the new ETag, or raises StateConflictError."""
+        return self._put_conditional(PAUSES_KEY, encode_pauses(pauses, updated_at=now), etag)
+
+    # --- echo records ---
+
+    def read_echoes(self, hosts: Iterable[str]) -> dict[str, EchoRecord]:
+        """GET ``echo/<host>.json`` for each host (the caller bounds them); one that is gone, too
+        large or unreadable is left out (logged): it only adds words to a recovery."""
+        records = {}
+        for host in dict.fromkeys(hosts):
+            found = self._get(key_for(ECHO_PREFIX, host), ECHO_RECORD_MAX_BYTES)
+            try:
+                if found is not None:
+                    records[host] = parse_echo_record(found[0] or b"")
+            except ValueError as exc:
+                log(self.logger, logging.WARNING, "unreadable echo record", host=host, reason=str(exc))
+        return records
 
     # --- failure records ---
 
@@ -175,7 +285,7 @@ class Store:
     # --- state document ---
 
     def read_state(self) -> StoredState:
-        """GET ``state/status.json``: ``StoredState(hosts, etag)``; absent gives ``({}, None)``.
+        """GET ``state/status.json``: ``StoredState(hosts, etag, ...)``; absent gives ``({}, None)``.
 
         A document that does not parse, or is over STATE_MAX_BYTES (not read),
         is logged as an error and read as empty (hosts that are down are then
@@ -184,24 +294,23 @@ class Store:
         pulse-echo's document after a downgrade): raising instead would fail
         every run until someone deleted it.
         """
-        found = self._get(STATE_KEY, STATE_MAX_BYTES)
-        if found is None:
-            return StoredState(hosts={}, etag=None)
-        data, etag = found
-        try:
-            if data is None:
-                raise StateFormatError(f"state document is larger than {STATE_MAX_BYTES} bytes")
-            document = decode_state_document(data)
-        except StateFormatError as exc:
-            log(
-                self.logger,
-                logging.ERROR,
-                "state document unreadable; starting from an empty state",
-                outcome="state_reset",
-                reason=str(exc),
-            )
-            return StoredState(hosts={}, etag=etag, unreadable=True)
-        return StoredState(hosts=document.hosts, etag=etag, pending_sns=document.pending_sns)
+        stored = self._read_document(
+            STATE_KEY,
+            STATE_MAX_BYTES,
+            decode_state_document,
+            StateFormatError,
+            "state document unreadable; starting from an empty state",
+            "state_reset",
+        )
+        document = stored.value
+        if not isinstance(document, StateDocument):
+            return StoredState(hosts={}, etag=stored.etag, unreadable=stored.unreadable)
+        return StoredState(
+            hosts=document.hosts,
+            etag=stored.etag,
+            pending_sns=document.pending_sns,
+            stale_after_minutes=document.stale_after_minutes,
+        )
 
     def write_state(
         self,
@@ -211,31 +320,22 @@ class Store:
         run_id: str,
         now: datetime,
         pending_sns: Sequence[PendingSns] = (),
+        stale_after_minutes: float | None = None,
     ) -> str:
-        """PUT the state (with ``pending_sns``: pass the ones read to keep them), only over
-        the version read (``If-Match: etag``) or only if still absent (``If-None-Match: *``
-        when ``etag`` is None). Returns the new ETag.
+        """PUT the state (with ``pending_sns`` and ``stale_after_minutes``: pass the ones read to
+        keep them), only over the version read (``If-Match: etag``) or only if still absent
+        (``If-None-Match: *`` when ``etag`` is None). Returns the new ETag.
 
         Raises StateConflictError when another writer got there first.
         """
-        body = encode_state(hosts, updated_at=now, run_id=run_id, pending_sns=pending_sns)
-        condition = {"IfMatch": etag} if etag is not None else {"IfNoneMatch": "*"}
-        try:
-            self.requests += 1
-            response = self.s3.put_object(
-                Bucket=self.bucket,
-                Key=STATE_KEY,
-                Body=body,
-                ContentType="application/json",
-                **condition,
-            )
-        except Exception as exc:
-            if aws.is_conflict(exc):
-                raise StateConflictError(
-                    f"s3://{self.bucket}/{STATE_KEY} changed since it was read ({aws.error_code(exc)})"
-                ) from None
-            raise
-        return response["ETag"]
+        body = encode_state(
+            hosts,
+            updated_at=now,
+            run_id=run_id,
+            pending_sns=pending_sns,
+            stale_after_minutes=stale_after_minutes,
+        )
+        return self._put_conditional(STATE_KEY, body, etag)
 
     # --- run lease ---
 
@@ -281,7 +381,7 @@ class Store:
         """Delete the lease if it is still ours (``If-Match`` on its ETag); never raises
         for a lease that was taken over or is gone (logged)."""
         try:
-            self.requests += 1
+            self._count()
             self.s3.delete_object(Bucket=self.bucket, Key=LEASE_KEY, IfMatch=lease.etag)
         except Exception as exc:
             if not aws.is_conflict(exc):
@@ -299,7 +399,7 @@ class Store:
         lease = {"run_id": run_id, "acquired_at": isoformat(now), "expires_at": isoformat(expires_at)}
         body = json.dumps(lease).encode()
         try:
-            self.requests += 1
+            self._count()
             response = self.s3.put_object(
                 Bucket=self.bucket, Key=LEASE_KEY, Body=body, ContentType="application/json", **condition
             )
@@ -310,30 +410,6 @@ class Store:
         return Lease(run_id=run_id, etag=response["ETag"], acquired_at=now, expires_at=expires_at)
 
     # --- reads ---
-
-    def _get(self, key: str, max_bytes: int, *, with_last_modified: bool = False) -> tuple | None:
-        """GET ``key`` if it is at most ``max_bytes``: ``(data, etag[, last_modified])``, or
-        None when absent. ``data`` is None for a larger object, which is not read (its
-        ContentLength says so; the connection is closed), so memory stays bounded."""
-        try:
-            self.requests += 1
-            response = self.s3.get_object(Bucket=self.bucket, Key=key)
-        except Exception as exc:
-            if aws.is_no_such_key(exc):
-                return None
-            raise
-        body = response["Body"]
-        try:
-            size = response.get("ContentLength")
-            data = None if isinstance(size, int) and size > max_bytes else body.read(max_bytes + 1)
-        finally:
-            body.close()
-        if data is not None and len(data) > max_bytes:
-            data = None
-        if with_last_modified:
-            last_modified = response.get("LastModified")
-            return data, response["ETag"], last_modified.astimezone(timezone.utc) if last_modified else None
-        return data, response["ETag"]
 
 
 def _parse_lease(data: bytes | None) -> tuple[str | None, datetime | None, datetime | None]:

@@ -21,13 +21,20 @@ FAILURE_PREFIX = "failure/"
 """Last failed check of a host, written by check_echo: ``failure/<host>.json``."""
 
 STATE_PREFIX = "state/"
-"""check_result's own records (notified status, run lease)."""
+"""check_result's own records (notified status, run lease, pulse index) and the operator's pauses."""
 
 STATE_KEY = f"{STATE_PREFIX}status.json"
 """check_result's state document: the notified status of every host not plainly up."""
 
 LEASE_KEY = f"{STATE_PREFIX}lock.json"
 """check_result's run lease (also taken by pulse-forget while it deletes)."""
+
+PULSE_INDEX_KEY = f"{STATE_PREFIX}pulses.json"
+"""check_result's pulse index: what each host's pulse asks (threshold, kind, pause, job result),
+keyed by the pulse's ETag, so a pulse is read only when it changed. A cache: losing it costs re-reads."""
+
+PAUSES_KEY = f"{STATE_PREFIX}pauses.json"
+"""The operator's pauses (maintenance windows): written only by pulse-pause, read by check_result."""
 
 KEY_SUFFIX = ".json"
 

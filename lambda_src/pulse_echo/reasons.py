@@ -13,8 +13,8 @@ from datetime import datetime
 
 from .layout import failure_key_problem
 from .records import FailureRecord
-from .text import one_line, quote_excerpt
-from .times import elapsed, iso_or_none, isoformat
+from .text import one_line, quote_excerpt, tail_line
+from .times import elapsed, format_duration, iso_or_none, isoformat
 
 # --- written by check_echo in failure/<host>.json: why a check failed ---
 HTTP_STATUS, WRONG_BODY, TIMEOUT, DNS, TLS = "http_status", "wrong_body", "timeout", "dns", "tls"
@@ -80,6 +80,8 @@ class Reason:
     http_status: int | None = None
     expected_excerpt: str | None = None
     received_excerpt: str | None = None
+    exit_code: int | None = None
+    duration_seconds: float | None = None
 
     def to_dict(self) -> dict[str, object]:
         """JSON-ready form (times as ISO 8601 UTC strings)."""
@@ -90,7 +92,21 @@ class Reason:
             "http_status": self.http_status,
             "expected_excerpt": self.expected_excerpt,
             "received_excerpt": self.received_excerpt,
+            "exit_code": self.exit_code,
+            "duration_seconds": self.duration_seconds,
         }
+
+
+def job_facts(exit_code: int | None, duration_seconds: float | None) -> str:
+    """`` (exit code 2, ran 3m 4s)``: what send-pulse measured of a job, or "" when nothing."""
+    facts = [] if exit_code is None else [f"exit code {exit_code}"]
+    if duration_seconds is not None:
+        facts.append(f"ran {format_duration(duration_seconds)}")
+    return f" ({', '.join(facts)})" if facts else ""
+
+
+JOB_MESSAGE_CHARS = 200
+"""A job's message is shown by its last this many characters (the end of its output says most)."""
 
 
 def reason_long(
@@ -100,12 +116,15 @@ def reason_long(
     http_status: int | None = None,
     expected_excerpt: str | None = None,
     received_excerpt: str | None = None,
+    exit_code: int | None = None,
+    duration_seconds: float | None = None,
     host: str = "",
     pulse_at: datetime | None = None,
     now: datetime | None = None,
 ) -> str:
     """The sentence for ``code``, on one line: from a failure record's fields (``detail``,
-    ``http_status``, the excerpts) or, for a derived code, from the host's name, its last
+    ``http_status``, the excerpts; for ``job_failed`` the job's message, its exit code and
+    duration, the message by its end) or, for a derived code, from the host's name, its last
     pulse and ``now``."""
     if code in _DERIVED:
         facts = {"key_problem": failure_key_problem(host) or ""}
@@ -123,6 +142,9 @@ def reason_long(
         return one_line(detail)  # check_echo's sentence starts with "HTTP <status>"
     if code == HTTP_STATUS:
         return f"HTTP {http_status}" if http_status is not None else REASONS[HTTP_STATUS]
+    if code == JOB_FAILED:
+        said = tail_line(detail, JOB_MESSAGE_CHARS)
+        return REASONS[JOB_FAILED] + job_facts(exit_code, duration_seconds) + (f": {said}" if said else "")
     label = REASONS.get(code, code)
     return f"{label}: {one_line(detail)}" if detail else label
 
@@ -141,9 +163,13 @@ def reason_from_failure(record: FailureRecord, last_failed_at: datetime | None =
             http_status=record.http_status,
             expected_excerpt=record.expected_excerpt,
             received_excerpt=record.received_excerpt,
+            exit_code=record.exit_code,
+            duration_seconds=record.duration_seconds,
         ),
         failed_at=record.failed_at or last_failed_at,
         http_status=record.http_status,
         expected_excerpt=record.expected_excerpt,
         received_excerpt=record.received_excerpt,
+        exit_code=record.exit_code,
+        duration_seconds=record.duration_seconds,
     )

@@ -138,27 +138,97 @@ def parse_failure_record(data: bytes) -> FailureRecord:
 
     Missing or mistyped optional fields become None, and so does a
     ``failed_at`` that is not an ISO 8601 time in range; ``reason`` defaults to
-    ``unknown`` and is kept on one line of at most 64 characters. Raises
-    ValueError (and nothing else) when the bytes are not a JSON object Python
-    can build (not UTF-8, not JSON, nested too deeply, a 5,000-digit number).
+    ``unknown`` and is kept on one line of at most 64 characters. Bytes that
+    are not UTF-8, and lone surrogates (``"\\ud800"``), become U+FFFD: the text
+    is untrusted, and an alert must still be sendable. Raises ValueError (and
+    nothing else) when the bytes are not a JSON object Python can build (not
+    JSON, nested too deeply, a 5,000-digit number).
     """
-    try:
-        document = decode_json(data, bom=True)
-    except JsonError as exc:
-        raise ValueError(f"failure record is not UTF-8 JSON: {exc}") from None
-    if not isinstance(document, dict):
-        raise ValueError("failure record is not a JSON object")
+    fields = _Fields(data, "failure record")
+    return FailureRecord(
+        reason=one_line(fields.text("reason") or UNKNOWN_REASON, REASON_CODE_MAX_CHARS),
+        detail=fields.text("detail") or "",
+        failed_at=fields.moment("failed_at"),
+        url=fields.text("url"),
+        http_status=fields.integer("http_status"),
+        elapsed_ms=fields.integer("elapsed_ms"),
+        expected_excerpt=fields.text("expected_excerpt"),
+        received_excerpt=fields.text("received_excerpt"),
+        failing_since=fields.moment("failing_since"),
+        kind=fields.text("kind"),
+        message=fields.text("message"),
+        exit_code=fields.integer("exit_code"),
+        duration_seconds=fields.number("duration_seconds"),
+    )
 
-    def text(name: str) -> str | None:
-        value = document.get(name)
-        return value if isinstance(value, str) else None
 
-    def integer(name: str) -> int | None:
-        value = document.get(name)
+ECHO_RECORD_MAX_BYTES = FAILURE_RECORD_MAX_BYTES
+"""Readers do not read a larger echo record."""
+
+
+@dataclass(frozen=True)
+class EchoRecord:
+    """The body of ``echo/<host>.json`` as read (check_result reads a recovered job's)."""
+
+    checked_at: datetime | None = None
+    kind: str | None = None
+    url: str | None = None
+    http_status: int | None = None
+    elapsed_ms: int | None = None
+    message: str | None = None
+    exit_code: int | None = None
+    duration_seconds: float | None = None
+
+
+def parse_echo_record(data: bytes) -> EchoRecord:
+    """Parse an echo record, as parse_failure_record does (an echo of pulse-echo 0.1 has no
+    ``kind``: None). Raises ValueError (and nothing else) for bytes that are not a JSON object."""
+    fields = _Fields(data, "echo record")
+    return EchoRecord(
+        checked_at=fields.moment("checked_at"),
+        kind=fields.text("kind"),
+        url=fields.text("url"),
+        http_status=fields.integer("http_status"),
+        elapsed_ms=fields.integer("elapsed_ms"),
+        message=fields.text("message"),
+        exit_code=fields.integer("exit_code"),
+        duration_seconds=fields.number("duration_seconds"),
+    )
+
+
+class _Fields:
+    """The fields of a record, each read as its type or None."""
+
+    def __init__(self, data: bytes, what: str) -> None:
+        try:
+            document = decode_json(data, bom=True)
+        except JsonError as exc:
+            if not isinstance(exc.cause, UnicodeDecodeError):
+                raise ValueError(f"{what} is not UTF-8 JSON: {exc}") from None
+            try:  # untrusted text: a bad byte is replaced, the record still read
+                document = decode_json(data.decode("utf-8-sig", "replace"))
+            except JsonError as again:
+                raise ValueError(f"{what} is not UTF-8 JSON: {again}") from None
+        if not isinstance(document, dict):
+            raise ValueError(f"{what} is not a JSON object")
+        self.document = document
+
+    def text(self, name: str) -> str | None:
+        value = self.document.get(name)
+        if not isinstance(value, str):
+            return None
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate: JSON allows it, UTF-8 (and Slack) do not
+            return "".join("\ufffd" if 0xD800 <= ord(ch) <= 0xDFFF else ch for ch in value)
+        return value
+
+    def integer(self, name: str) -> int | None:
+        value = self.document.get(name)
         return value if isinstance(value, int) and not isinstance(value, bool) else None
 
-    def moment(name: str) -> datetime | None:
-        value = text(name)
+    def moment(self, name: str) -> datetime | None:
+        value = self.text(name)
         if value:
             try:
                 return parse_isoformat(value)
@@ -166,23 +236,7 @@ def parse_failure_record(data: bytes) -> FailureRecord:
                 pass
         return None
 
-    def number(name: str) -> float | None:
-        value = document.get(name)
+    def number(self, name: str) -> float | None:
+        value = self.document.get(name)
         finite = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
         return float(value) if finite else None
-
-    return FailureRecord(
-        reason=one_line(text("reason") or UNKNOWN_REASON, REASON_CODE_MAX_CHARS),
-        detail=text("detail") or "",
-        failed_at=moment("failed_at"),
-        url=text("url"),
-        http_status=integer("http_status"),
-        elapsed_ms=integer("elapsed_ms"),
-        expected_excerpt=text("expected_excerpt"),
-        received_excerpt=text("received_excerpt"),
-        failing_since=moment("failing_since"),
-        kind=text("kind"),
-        message=text("message"),
-        exit_code=integer("exit_code"),
-        duration_seconds=number("duration_seconds"),
-    )

@@ -18,10 +18,25 @@ def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + ELLIPSIS
 
 
+def tail_clip(text: str, limit: int) -> str:
+    """``text`` cut to its last ``limit`` characters at most, ``…`` marking a cut (a job's
+    output: its end says most)."""
+    return text if len(text) <= limit else ELLIPSIS + text[len(text) - limit + 1 :]
+
+
+def _escaped(text: str) -> str:
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
+
+
 def one_line(text: str, limit: int = DETAIL_CHARS) -> str:
     """Return ``text`` on one line (control characters escaped) and at most ``limit`` characters."""
-    escaped = "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
-    return clip(escaped, limit)
+    return clip(_escaped(text), limit)
+
+
+def tail_line(text: str, limit: int = DETAIL_CHARS) -> str:
+    """one_line, keeping the end: trailing whitespace dropped, control characters escaped, the
+    last ``limit`` characters at most (a job's output)."""
+    return tail_clip(_escaped(text.rstrip()), limit)
 
 
 def quote_excerpt(text: str | None, limit: int = EXCERPT_CHARS) -> str:
@@ -29,12 +44,13 @@ def quote_excerpt(text: str | None, limit: int = EXCERPT_CHARS) -> str:
 
     check_echo writes excerpts already escaped (``\\n``, ``\\xNN``, ``…`` at a
     cut, about 80 characters); anything still unprintable is escaped here, so
-    a received body can never break the line it is shown on. None gives
+    a received body can never break the line it is shown on, and a double
+    quote inside is shown ``\\"`` (a JSON body stays readable). None gives
     ``(none)``.
     """
     if text is None:
         return "(none)"
-    return f'"{one_line(text, limit)}"'
+    return '"' + one_line(text, limit).replace('"', '\\"') + '"'
 
 
 class JsonError(ValueError):

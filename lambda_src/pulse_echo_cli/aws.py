@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from pulse_echo import aws, layout
@@ -143,3 +143,26 @@ def run_tool(prog: str, permissions: str, args: argparse.Namespace, body: Callab
 
 def _no_such_bucket(bucket: str) -> str:
     return f"bucket {bucket!r} does not exist (NoSuchBucket): check --bucket and the account"
+
+
+def run_bucket_command(
+    prog: str,
+    permissions: str,
+    parse: Callable[[Sequence[str] | None], argparse.Namespace],
+    act: Callable[[argparse.Namespace, object], None],
+    argv: Sequence[str] | None,
+) -> int:
+    """A tool's main: ``parse`` the command line (argparse exits 2 on a usage error), make an S3
+    client for ``--region``, check ``--bucket`` exists, then ``act(args, s3)``; the exit status
+    is run_tool's, or 130 when interrupted."""
+    try:
+        args = parse(argv)
+
+        def body() -> None:
+            s3 = s3_client(args.region)
+            check_bucket(s3, args.bucket)
+            act(args, s3)
+
+        return run_tool(prog, permissions, args, body)
+    except KeyboardInterrupt:
+        return 130

@@ -35,14 +35,7 @@ from pulse_echo.layout import ECHO_PREFIX, FAILURE_PREFIX, LEASE_KEY, PULSE_PREF
 from pulse_echo.text import one_line
 from pulse_echo.times import elapsed, iso_with_age, isoformat, utcnow
 
-from .aws import (
-    CliError,
-    add_region_and_now_arguments,
-    check_bucket,
-    run_tool,
-    s3_client,
-    tool_parser,
-)
+from .aws import CliError, add_region_and_now_arguments, run_bucket_command, tool_parser
 
 PROG = "pulse-forget"
 PERMISSIONS = "s3:ListBucket, s3:GetObject, s3:PutObject and s3:DeleteObject"
@@ -118,8 +111,8 @@ def take_lease(store: object, run_id: str, wait_seconds: float) -> object:
 
 
 def remove_from_state(store: object, host: str, run_id: str) -> bool:
-    """Drop ``host`` from state/status.json with If-Match (pending SNS alerts are kept);
-    True when it was there.
+    """Drop ``host`` from state/status.json with If-Match (pending SNS alerts and the recorded
+    threshold are kept); True when it was there.
 
     Re-reads and retries when check_result wrote the state in between
     (StateConflictError), up to STATE_ATTEMPTS times.
@@ -131,7 +124,12 @@ def remove_from_state(store: object, host: str, run_id: str) -> bool:
         hosts = {name: entry for name, entry in stored.hosts.items() if name != host}
         try:
             store.write_state(
-                hosts, etag=stored.etag, run_id=run_id, now=utcnow(), pending_sns=stored.pending_sns
+                hosts,
+                etag=stored.etag,
+                run_id=run_id,
+                now=utcnow(),
+                pending_sns=stored.pending_sns,
+                stale_after_minutes=stored.stale_after_minutes,
             )
         except StateConflictError:
             time.sleep(0.5)
@@ -204,14 +202,4 @@ def forget(args: argparse.Namespace, s3: object, out: TextIO | None = None) -> N
 def main(argv: list[str] | None = None) -> int:
     """The command: exit status 0 forgotten, 1 unknown host or AWS error, 2 usage error or not
     confirmed, 130 interrupted."""
-    try:
-        args = parse_args(argv)
-
-        def retire() -> None:
-            s3 = s3_client(args.region)
-            check_bucket(s3, args.bucket)
-            forget(args, s3)
-
-        return run_tool(PROG, PERMISSIONS, args, retire)
-    except KeyboardInterrupt:
-        return 130
+    return run_bucket_command(PROG, PERMISSIONS, parse_args, forget, argv)

@@ -17,6 +17,8 @@ and the functions' clock forward together; no test sleeps.
 from __future__ import annotations
 
 import json
+import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -26,6 +28,7 @@ from typing import Any
 
 import pytest
 
+from tests.helpers import cli_env, run_cli
 from tools import build_zips, tf, tfdocs
 from tools.httpserver import LocalHttpServer, start_http_server
 from tools.lambda_service import DeployedFunction, Invocation, PulseRouter, scheduled_event
@@ -236,19 +239,34 @@ class Deployment:
         self.emulator.shift_clock(delta)
 
     def upload_pulse(self, host: str, url: str, body: str) -> list[Invocation]:
-        """Upload ``pulse/<host>.json`` as a host would, and deliver the S3 event as S3 would."""
-        key = f"pulse/{host}.json"
+        """Upload the original two-field pulse ``{"url", "body"}`` as ``host``'s (see upload_document)."""
+        return self.upload_document(host, {"url": url, "body": body})
+
+    def upload_document(self, host: str, document: dict[str, Any]) -> list[Invocation]:
+        """Upload ``document`` as ``pulse/<host>.json``, as a host would, and deliver the S3 event."""
         self.client("s3").put_object(
             Bucket=self.bucket,
-            Key=key,
-            Body=json.dumps({"url": url, "body": body}).encode(),
+            Key=f"pulse/{host}.json",
+            Body=json.dumps(document).encode(),
             ContentType="application/json",
         )
+        return self.deliver_pulse(host)
+
+    def deliver_pulse(self, host: str) -> list[Invocation]:
+        """Deliver the S3 event of ``pulse/<host>.json`` (already uploaded: by upload_document,
+        or by send-pulse itself) to check_echo as S3 would; its invocations."""
         echo = self.function("check_echo")
         router = PulseRouter(self.client("s3"), self.bucket, {echo.arn: echo})
         return router.object_created(
-            key, self.emulator.client_environment(), clock_offset=self.emulator.clock_offset
+            f"pulse/{host}.json", self.emulator.client_environment(), clock_offset=self.emulator.clock_offset
         )
+
+    def tool(self, name: str, *args: str) -> subprocess.CompletedProcess[str]:
+        """Run the operator's ``scripts/<name>`` on this bucket as a user would (tests.helpers.run_cli,
+        the emulator as AWS), at the emulator's time (the tools' hidden ``--now``)."""
+        now = self.emulator.now().strftime("%Y-%m-%dT%H:%M:%SZ")
+        env = cli_env(Path(tempfile.gettempdir()), self.emulator.endpoint)
+        return run_cli(name, ["--bucket", self.bucket, "--now", now, *args], env)
 
     def run_schedule(self) -> Invocation:
         """Deliver one EventBridge scheduled event to the rule's target, as EventBridge would."""

@@ -131,6 +131,7 @@ def test_functions_run_the_local_zips_with_the_configured_environment(deployment
     assert result.environment == {
         "PULSE_ECHO_BUCKET": MAIN_BUCKET,
         "LOG_LEVEL": "INFO",
+        "PULSE_MAX_BYTES": "65536",
         "STALE_AFTER_MINUTES": str(STALE_AFTER_MINUTES),
         "RENOTIFY_MINUTES": "0",
         "ALERT_WEBHOOK_URL": webhook_url,
@@ -165,6 +166,7 @@ def test_each_role_has_least_privilege(deployment: Deployment) -> None:
     assert set(echo) == {
         "ListPulses",
         "ReadPulses",
+        "ReadLastEchoAndFailure",
         "WriteEchoesAndFailures",
         "WriteOwnLogs",
         "SendFailedInvocations",
@@ -176,6 +178,12 @@ def test_each_role_has_least_privilege(deployment: Deployment) -> None:
     assert as_list(echo["ListPulses"]["Condition"]["StringLikeIfExists"]["s3:prefix"]) == ["pulse/*"]
     assert as_list(echo["ReadPulses"]["Action"]) == ["s3:GetObject"]
     assert as_list(echo["ReadPulses"]["Resource"]) == [f"{bucket_arn}/pulse/*"]
+    # On a failed check only, to date the run of failures (failing_since): GET failure, HEAD echo.
+    assert as_list(echo["ReadLastEchoAndFailure"]["Action"]) == ["s3:GetObject"]
+    assert sorted(as_list(echo["ReadLastEchoAndFailure"]["Resource"])) == [
+        f"{bucket_arn}/echo/*",
+        f"{bucket_arn}/failure/*",
+    ]
     assert as_list(echo["WriteEchoesAndFailures"]["Action"]) == ["s3:PutObject"]
     assert sorted(as_list(echo["WriteEchoesAndFailures"]["Resource"])) == [
         f"{bucket_arn}/echo/*",
@@ -190,6 +198,7 @@ def test_each_role_has_least_privilege(deployment: Deployment) -> None:
     assert set(result) == {
         "ListHostRecords",
         "ReadFailuresAndState",
+        "ReadPulsesAndEchoes",
         "WriteState",
         "WriteOwnLogs",
         "PublishAlerts",
@@ -210,6 +219,12 @@ def test_each_role_has_least_privilege(deployment: Deployment) -> None:
     assert sorted(as_list(result["ReadFailuresAndState"]["Resource"])) == [
         f"{bucket_arn}/failure/*",
         f"{bucket_arn}/state/*",
+    ]
+    # a changed pulse (for the host's threshold, kind and pause), a recovered job's echo
+    assert as_list(result["ReadPulsesAndEchoes"]["Action"]) == ["s3:GetObject"]
+    assert sorted(as_list(result["ReadPulsesAndEchoes"]["Resource"])) == [
+        f"{bucket_arn}/echo/*",
+        f"{bucket_arn}/pulse/*",
     ]
     assert sorted(as_list(result["WriteState"]["Action"])) == ["s3:DeleteObject", "s3:PutObject"]
     assert as_list(result["WriteState"]["Resource"]) == [f"{bucket_arn}/state/*"]

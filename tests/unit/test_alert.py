@@ -29,8 +29,8 @@ from check_result.alert import (
     slack_escape,
     sns_subject,
 )
-from check_result.model import Observation
-from check_result.rules import current_reason, evaluate
+from check_result.model import Observation, Profile
+from check_result.rules import evaluate, explain
 from check_result.state import HostState
 from pulse_echo.records import FailureRecord
 
@@ -41,16 +41,20 @@ STALE = 15 * MIN
 
 
 def make_alert(
-    observations, state=None, failures=None, *, now, renotify=None, max_listed=20, bucket="acme-pulse"
+    observations,
+    state=None,
+    failures=None,
+    *,
+    now,
+    renotify=None,
+    max_listed=20,
+    bucket="acme-pulse",
+    profiles=None,
+    recoveries=None,
 ):
     """Evaluate, derive reasons (as check_result does), and build the alert."""
-    evaluation = evaluate(observations, state or {}, now, STALE, renotify)
-    failures = failures or {}
-    reasons = {}
-    for event in evaluation.events:
-        reason = current_reason(event.observation, failures.get(event.host), now, STALE)
-        if reason is not None:
-            reasons[event.host] = reason
+    evaluation = evaluate(observations, state or {}, now, STALE, renotify, profiles)
+    reasons = explain(evaluation.statuses, failures or {}, now)
     run = RunInfo(
         run_id="4b9e7c1a-0d3f-4e8b-9a51-2f6d8c0b7e13",
         time=now,
@@ -58,12 +62,13 @@ def make_alert(
         hosts=len(evaluation.statuses),
         statuses=evaluation.counts(),
     )
-    return build_alert(evaluation.events, reasons, run, max_listed=max_listed)
+    return build_alert(evaluation.events, reasons, run, max_listed=max_listed, recoveries=recoveries)
 
 
 def example_alert():
-    """The fixed scenario shown in docs/alerts.md: at 10:30, two hosts down (one of them new),
-    one still down (renotify), one recovered."""
+    """The fixed scenario shown in docs/alerts.md: at 10:30, three hosts down (one of them new,
+    one a job that reported its failure), one still down (renotify), one recovered, and one
+    paused (not named, counted)."""
     now = T0 + 30 * MIN
     observations = {
         "web-1.example.com": Observation(
@@ -75,6 +80,13 @@ def example_alert():
         "db-2": Observation("db-2", last_ok_at=T0 - 125 * MIN, pulse_at=T0 - 126 * MIN),
         "api-3": Observation("api-3", last_ok_at=T0 + 28 * MIN, pulse_at=T0 + 28 * MIN),
         "cache-4": Observation("cache-4", last_ok_at=T0 + 29 * MIN, pulse_at=T0 + 29 * MIN),
+        "backup": Observation(
+            "backup",
+            last_ok_at=T0 - 24 * 60 * MIN + 13 * MIN,
+            last_failed_at=BACKUP_FAILED,
+            pulse_at=BACKUP_FAILED,
+        ),
+        "mail-5": Observation("mail-5", last_ok_at=T0 - 10 * MIN, pulse_at=T0 - 10 * MIN),
     }
     state = {
         "batch-7": HostState("new", since=T0 - 5 * MIN),
@@ -96,8 +108,28 @@ def example_alert():
             expected_excerpt="ok",
             received_excerpt="<html><title>Maintenance & upgrades</title>…",
         ),
+        "backup": FailureRecord(
+            reason="job_failed",
+            detail=BACKUP_OUTPUT,
+            failed_at=BACKUP_FAILED,
+            kind="job",
+            message=BACKUP_OUTPUT,
+            exit_code=11,
+            duration_seconds=754.2,
+        ),
     }
-    return make_alert(observations, state, failures, now=now, renotify=60 * MIN)
+    profiles = {
+        "backup": Profile(stale_after=1500 * MIN, kind="job", job_failed=True),
+        "mail-5": Profile(stale_after=STALE, kind="heartbeat", pause_until=T0 + 90 * MIN),
+    }
+    return make_alert(observations, state, failures, now=now, renotify=60 * MIN, profiles=profiles)
+
+
+BACKUP_FAILED = T0 + 20 * MIN + 5 * timedelta(seconds=1)
+BACKUP_OUTPUT = (
+    'rsync: write failed on "/backup/db.tar": No space left on device (28)\n'
+    "rsync error: error in file IO (code 11) at receiver.c(374) [receiver=3.2.7]\n"
+)
 
 
 def documented_examples() -> str:
@@ -121,8 +153,9 @@ def documented_examples() -> str:
 def test_text_names_each_host_its_last_success_how_long_ago_and_why() -> None:
     text = render_slack_text(example_alert())
     lines = text.splitlines()
-    assert lines[0].startswith(
-        "*pulse-echo*: 2 down, 1 still down, 1 up (bucket `acme-pulse`, 2026-01-01T10:30:00Z"
+    assert lines[0] == (
+        "*pulse-echo*: 3 down, 1 still down, 1 up (bucket `acme-pulse`, 2026-01-01T10:30:00Z; "
+        "watching 7 hosts: 2 up, 4 down, 0 new, 1 paused)"
     )
     web = next(line for line in lines if "`web-1.example.com`" in line)
     assert "*DOWN*" in web
@@ -134,6 +167,10 @@ def test_text_names_each_host_its_last_success_how_long_ago_and_why() -> None:
         'wrong body (HTTP 200): expected "ok", received "&lt;html&gt;&lt;title&gt;Maintenance &amp; upgrades'
         in batch
     )
+    backup = next(line for line in lines if "`backup`" in line)
+    assert "*DOWN*" in backup  # a job's own failure: at once, though its threshold is 25 hours
+    assert "Why: the job reported a failure (exit code 11, ran 12m 34s): rsync: write failed" in backup
+    assert backup.endswith("[receiver=3.2.7] (reported at 2026-01-01T10:20:05Z)")
     db = next(line for line in lines if "`db-2`" in line)
     assert "*STILL DOWN*" in db
     assert "last successful check 2026-01-01T07:55:00Z (2h 35m ago)" in db
@@ -142,11 +179,12 @@ def test_text_names_each_host_its_last_success_how_long_ago_and_why() -> None:
     assert "*UP*" in api
     assert "down for 40m 0s" in api
     assert "cache-4" not in text  # plainly up: not mentioned
+    assert "mail-5" not in text  # down, but paused: counted, never named
 
 
 def test_order_is_down_still_down_up() -> None:
     kinds = [event.kind for event in example_alert().listed]
-    assert kinds == ["down", "down", "still_down", "up"]
+    assert kinds == ["down", "down", "down", "still_down", "up"]
 
 
 def test_reason_when_no_failure_record_is_newer_than_the_echo() -> None:
@@ -250,15 +288,15 @@ def test_json_stays_under_the_sns_limit() -> None:
 def test_json_schema() -> None:
     document = json.loads(encode(render_json(example_alert())))
     assert document["schema"] == ALERT_SCHEMA
-    assert document["summary"] == "pulse-echo: 2 down, 1 still down, 1 up"
+    assert document["summary"] == "pulse-echo: 3 down, 1 still down, 1 up"
     assert document["run"] == {
         "id": "4b9e7c1a-0d3f-4e8b-9a51-2f6d8c0b7e13",
         "time": "2026-01-01T10:30:00Z",
         "bucket": "acme-pulse",
-        "hosts": 5,
-        "statuses": {"up": 2, "down": 3, "new": 0},
-        "counts": {"down": 2, "still_down": 1, "up": 1},
-        "listed": 4,
+        "hosts": 7,
+        "statuses": {"up": 2, "down": 4, "new": 0, "paused": 1},
+        "counts": {"down": 3, "still_down": 1, "up": 1},
+        "listed": 5,
         "truncated": 0,
     }
     events = {event["host"]: event for event in document["events"]}
@@ -276,6 +314,12 @@ def test_json_schema() -> None:
     assert events["api-3"]["down_seconds"] == 2400
     assert events["api-3"]["down_for"] == "40m 0s"
     assert events["api-3"]["reason"] is None
+    assert (events["backup"]["kind"], events["backup"]["reason"]["code"]) == ("job", "job_failed")
+    assert (events["backup"]["reason"]["exit_code"], events["backup"]["reason"]["duration_seconds"]) == (
+        11,
+        754.2,
+    )
+    assert "mail-5" not in events
 
 
 def test_sns_subject_is_short_ascii_one_line() -> None:
@@ -283,7 +327,7 @@ def test_sns_subject_is_short_ascii_one_line() -> None:
     assert len(subject) < 100
     assert subject.isascii()
     assert "\n" not in subject
-    assert sns_subject(example_alert()) == "pulse-echo acme-pulse: 2 down, 1 still down, 1 up"
+    assert sns_subject(example_alert()) == "pulse-echo acme-pulse: 3 down, 1 still down, 1 up"
 
 
 def test_an_alert_needs_events() -> None:

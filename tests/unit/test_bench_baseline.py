@@ -14,12 +14,13 @@ from bench.baseline_original import SLACK_CHANNEL, SLACK_ICON_EMOJI, SLACK_USERN
 
 @pytest.fixture
 def bench_bucket(aws_env: None) -> Iterator[Any]:
-    """moto with the benchmark's bucket: 1,500 hosts, of which hosts 375 and 1125 are stale."""
+    """moto with the benchmark's bucket: 1,500 probed hosts (one threshold fits them all, as in
+    the original's world), of which hosts 375 and 1125 are stale."""
     import boto3
     from moto import mock_aws
 
     with mock_aws():
-        population = scale.populate(1500, datetime.now(timezone.utc))
+        population = scale.populate(1500, datetime.now(timezone.utc), mix=(("probe", 1),))
         assert population.stale == [375, 1125]
         yield boto3.client("s3", region_name=scale.REGION)
 

@@ -105,3 +105,18 @@ def test_every_price_says_where_it_comes_from_and_when() -> None:
 def test_json_log_lines_keeps_only_json_objects() -> None:
     raw = b'{"level": "INFO", "message": "a"}\nnot json\n{"broken": \n{"b": 1}\n'
     assert cost.json_log_lines(raw) == [b'{"level": "INFO", "message": "a"}', b'{"b": 1}']
+
+
+def test_the_table_has_a_column_of_heartbeat_only_hosts_with_their_own_measurements() -> None:
+    heartbeat = {"check_echo_get_requests": 1, "check_echo_put_requests": 1, "check_echo_log_bytes": 123}
+    report = cost.compute(sizes=(1000,), overrides={"check_echo_log_bytes": 400, cost.HEARTBEAT: heartbeat})
+    probes, beats = report["rows"]
+    assert (probes["hosts"], beats["hosts"]) == (1000, cost.HEARTBEAT_HOSTS)
+    assert beats["usage"]["label"] == "1,000 heartbeat-only hosts"
+    assert (probes["usage"]["check_echo_seconds"], beats["usage"]["check_echo_seconds"]) == (0.3, 0.05)
+    assert (probes["usage"]["check_echo_log_bytes"], beats["usage"]["check_echo_log_bytes"]) == (400, 123)
+    lambda_compute = [
+        next(i["usd"] for i in row["items"] if i["name"] == "Lambda compute") for row in (probes, beats)
+    ]
+    assert lambda_compute[1] < lambda_compute[0]  # nothing probed: a shorter check_echo
+    assert cost.table(report).splitlines()[0].endswith("| 1,000 hosts | 1,000 heartbeat-only hosts |")

@@ -25,6 +25,14 @@ def test_stale_hosts_are_one_in_a_thousand_spread_so_the_first_listing_page_hold
     assert scale.stale_indices(10) == [5]  # at least one
 
 
+def test_the_kinds_are_mixed_and_a_changed_pulse_has_a_new_body() -> None:
+    kinds = [scale.kind_of(index) for index in range(20)]
+    assert (kinds.count("probe"), kinds.count("heartbeat"), kinds.count("job")) == (12, 5, 3)
+    assert scale.kind_of(17, {17}) == "probe"  # a stale host is a probe
+    for index, kind in ((0, "probe"), (12, "heartbeat"), (17, "job")):
+        assert scale.pulse_body(index, kind, 1) != scale.pulse_body(index, kind, 0)
+
+
 def test_the_request_bound_is_one_page_per_thousand_hosts_per_prefix_plus_constants() -> None:
     assert scale.request_bound(50_000, prefixes=3, changes=50, per_change=1, constant=4) == 150 + 50 + 4
     assert scale.request_bound(1001, prefixes=1, changes=0, per_change=1, constant=0) == 2
@@ -103,11 +111,29 @@ def test_a_small_run_counts_one_list_page_per_thousand_keys_and_the_misses_of_th
     data = json.loads(completed.stdout)
 
     assert data["stale"] == 2
+    assert data["kinds"] == {"probe": 901, "heartbeat": 374, "job": 225}
     steady = data["steady_run"]["requests"]
     assert steady["list_pages_by_prefix"] == {"echo/": 2, "failure/": 1, "pulse/": 2}
     assert data["first_run"]["messages"] == 1  # both stale hosts in one message
     assert data["first_run"]["summary"]["events"]["down"] == 2
+    assert data["first_run"]["summary"]["pulses_read"] == 0  # setup left a complete index
+    # 1% of the pulses changed: each read once, the index rewritten; nothing else per host
+    assert data["steady_run"]["pulses_changed"] == data["steady_run"]["summary"]["pulses_read"] == 15
+    assert steady["by_operation"] == {
+        "DeleteObject": 1,
+        "GetObject": 3 + 15,
+        "ListObjectsV2": 5,
+        "PutObject": 2,
+    }
     assert data["steady_run"]["messages"] == 0
+    rebuild = data["rebuild_run"]
+    assert rebuild["summary"]["pulses_read"] == 1000  # PULSE_READS_PER_RUN
+    assert rebuild["summary"]["pulses_unread"] == 500
+    assert rebuild["summary"]["events"]["down"] == 0  # nightly jobs not read yet are not alerted: up
     assert data["baseline"]["requests"]["total"] == 1
-    assert data["baseline"]["alerted"] == 1
+    # the original's one listing sees the first 1,000 echoes: one of the two stale hosts, and the
+    # nightly jobs among them, whose day-old echoes its single 15-minute threshold calls stale
     assert data["baseline"]["missed"] == 1
+    jobs_listed = sum(scale.kind_of(index) == "job" for index in range(1000))
+    assert data["baseline"]["false_alarms"] == jobs_listed == 150
+    assert data["baseline"]["alerted"] == 1 + 150

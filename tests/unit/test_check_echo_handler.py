@@ -2,74 +2,39 @@
 
 from __future__ import annotations
 
-import copy
 import json
 import re
 from datetime import datetime, timedelta, timezone
 from types import SimpleNamespace
-from urllib.parse import quote_plus
 
 import pytest
 from botocore.exceptions import ClientError
 from check_echo import handler as check_echo
-from check_echo.check import output_key
-from check_echo.outcome import logger as check_echo_logger
+from check_echo.store import output_key
 from pulse_echo.layout import ECHO_PREFIX, FAILURE_PREFIX, PULSE_PREFIX
 from pulse_echo.records import JOB_FIELDS
 from pulse_echo.settings import ConfigError
 
-from tests.conftest import TEST_BUCKET, capture_json_logs, load_event
-from tests.helpers import check_echo_env
+from tests.conftest import TEST_BUCKET, load_event
+from tests.helpers import FAILURE_RECORD_FIELDS, get_json, keys_under, put_event, s3_event_key
 
 ISO_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
 
 
 @pytest.fixture
-def env(s3, monkeypatch):
-    """check_echo's environment on moto (tests.helpers.check_echo_env). Yields the S3 client."""
-    with check_echo_env(monkeypatch):
-        yield s3
+def env(check_echo_s3):
+    return check_echo_s3
 
 
 @pytest.fixture
-def logs():
-    """The JSON lines check_echo logs during the test, parsed."""
-    with capture_json_logs(check_echo_logger) as lines:
-        yield lines
-
-
-def s3_event_key(key: str) -> str:
-    """Encode a key as S3 event notifications do: URL-encoded, ``+`` for a space, ``/`` kept."""
-    return quote_plus(key, safe="/")
-
-
-def put_event(*keys: str, bucket: str = TEST_BUCKET, event_name: str = "ObjectCreated:Put") -> dict:
-    """An S3 ObjectCreated event with one record per (decoded) key, in AWS's exact shape."""
-    template = load_event("s3_put_two_records_event.json")["Records"][0]
-    records = []
-    for key in keys:
-        record = copy.deepcopy(template)
-        record["eventName"] = event_name
-        record["s3"]["bucket"]["name"] = bucket
-        record["s3"]["bucket"]["arn"] = f"arn:aws:s3:::{bucket}"
-        record["s3"]["object"]["key"] = s3_event_key(key)
-        records.append(record)
-    return {"Records": records}
+def logs(check_echo_logs):
+    return check_echo_logs
 
 
 def put_pulse(s3, host: str, url: str, body: str = "ok") -> None:
     s3.put_object(
         Bucket=TEST_BUCKET, Key=f"pulse/{host}.json", Body=json.dumps({"url": url, "body": body}).encode()
     )
-
-
-def get_json(s3, key: str) -> dict:
-    return json.loads(s3.get_object(Bucket=TEST_BUCKET, Key=key)["Body"].read())
-
-
-def keys_under(s3, prefix: str) -> list[str]:
-    listing = s3.list_objects_v2(Bucket=TEST_BUCKET, Prefix=prefix)
-    return [item["Key"] for item in listing.get("Contents", [])]
 
 
 def deny_put(s3_client, key_prefix: str) -> None:
@@ -331,10 +296,13 @@ def test_oversized_pulse_is_rejected_without_being_read_whole(env, monkeypatch, 
     received: list[int] = []
     client = check_echo.s3_client()
     client.meta.events.register(
-        "before-send.s3.GetObject", lambda request, **_: ranges.append(request.headers.get("Range"))
+        "before-send.s3.GetObject",
+        lambda request, **_: (
+            ranges.append(request.headers.get("Range")) if "/pulse/" in request.url else None
+        ),
     )
     client.meta.events.register(
-        "after-call.s3.GetObject", lambda parsed, **_: received.append(parsed["ContentLength"])
+        "after-call.s3.GetObject", lambda parsed, **_: received.append(parsed.get("ContentLength", 0))
     )
 
     summary = check_echo.handler(put_event("pulse/myhost.json"), None)
@@ -343,7 +311,7 @@ def test_oversized_pulse_is_rejected_without_being_read_whole(env, monkeypatch, 
     failure = get_json(env, "failure/myhost.json")
     assert f"pulse is {len(pulse)} bytes, over the 1024-byte limit" in failure["detail"]
     assert ranges == [b"bytes=0-1024"]  # botocore sends header values as bytes
-    assert received == [1025]  # one byte past the cap, not 200 kB
+    assert received[0] == 1025  # one byte past the cap, not 200 kB (then the previous failure's 404)
     assert http_server.requests == []
 
 
@@ -369,19 +337,7 @@ def test_wrong_body_failure_record_has_the_excerpts(env, http_server, logs):
 
     assert summary["results"][0]["reason"] == "wrong_body"
     failure = get_json(env, "failure/myhost.json")
-    assert set(failure) == {
-        "failed_at",
-        "failing_since",
-        "kind",
-        *JOB_FIELDS,
-        "url",
-        "reason",
-        "detail",
-        "http_status",
-        "elapsed_ms",
-        "expected_excerpt",
-        "received_excerpt",
-    }
+    assert set(failure) == FAILURE_RECORD_FIELDS
     assert failure["url"] == url
     assert failure["http_status"] == 200
     assert isinstance(failure["elapsed_ms"], int)

@@ -41,13 +41,21 @@ def env(monkeypatch, s3, http_server):
         yield monkeypatch
 
 
-def seed_host(s3_seed, host, *, echo=None, pulse=None, failure=None, record=None) -> None:
-    """Write the objects of one host with the given LastModified times (None: no object)."""
+def seed_host(
+    s3_seed, host, *, echo=None, pulse=None, failure=None, record=None, pulse_body=None, echo_body=None
+) -> None:
+    """Write the objects of one host with the given LastModified times (None: no object);
+    ``pulse_body``, ``echo_body``: what they hold (default: a probe's pulse and echo)."""
     if echo is not None:
-        body = {"checked_at": echo.isoformat(), "url": f"https://{host}/health", "http_status": 200}
+        body = echo_body or {
+            "checked_at": echo.isoformat(),
+            "url": f"https://{host}/health",
+            "http_status": 200,
+        }
         s3_seed.put(f"echo/{host}.json", json.dumps(body), last_modified=echo)
     if pulse is not None:
-        s3_seed.put(f"pulse/{host}.json", json.dumps({"url": f"https://{host}/health", "body": "ok"}), pulse)
+        body = pulse_body or {"url": f"https://{host}/health", "body": "ok"}
+        s3_seed.put(f"pulse/{host}.json", json.dumps(body), pulse)
     if failure is not None:
         record = record or {"reason": "http_status", "detail": f"HTTP 503 from https://{host}/health"}
         s3_seed.put(f"failure/{host}.json", json.dumps({"http_status": 503, **record}), last_modified=failure)
@@ -72,6 +80,7 @@ def count_s3_calls(client) -> list[str]:
 
 def test_up_then_down_then_silence_then_recovery(env, s3, s3_seed, http_server) -> None:
     seed_host(s3_seed, "web-1", echo=T0, pulse=T0)
+    assert run_at(T0 + 5 * MIN, s3)["outcome"] == "state_saved"  # the module's threshold, recorded once
     assert run_at(T0 + 10 * MIN, s3)["outcome"] == "no_change"
     assert posts(http_server) == []
 
@@ -115,7 +124,7 @@ def test_one_stale_echo_on_the_second_listing_page_is_alerted(env, s3, s3_seed, 
     seed_host(s3_seed, "host-1000", echo=T0)  # sorts last: on the second page
     summary = run_at(T0 + 16 * MIN, s3)
     assert summary["hosts"] == 1001
-    assert summary["statuses"] == {"up": 1000, "down": 1, "new": 0}
+    assert summary["statuses"] == {"up": 1000, "down": 1, "new": 0, "paused": 0}
     [message] = posts(http_server)
     assert "`host-1000`" in message["text"]
     assert message["text"].count("*DOWN*") == 1
@@ -206,6 +215,7 @@ def test_storm_of_500_hosts_down_at_once_is_one_message(env, s3, s3_seed, http_s
     env.setenv("ALERT_MAX_HOSTS_LISTED", "20")
     for i in range(500):
         seed_host(s3_seed, f"node-{i:03d}", echo=T0, pulse=T0, failure=T0 + MIN)
+    run_at(T0 + 2 * MIN, s3)  # indexes the 500 pulses
     calls = count_s3_calls(s3)
     summary = run_at(T0 + 20 * MIN, s3)
     [message] = posts(http_server)
@@ -215,7 +225,8 @@ def test_storm_of_500_hosts_down_at_once_is_one_message(env, s3, s3_seed, http_s
     assert lines[-1].startswith("…and 480 more (480 down)")
     assert summary["events_sent"] == 500
     assert summary["listed"] == 20
-    assert calls.count("GetObject") == 1 + 20  # the state, and one failure record per named host
+    # the state, the pulse index, the pauses, and one failure record per named host
+    assert calls.count("GetObject") == 3 + 20
     assert len(state_of(s3)) == 500
 
 
@@ -390,27 +401,69 @@ def test_a_live_lease_from_another_run_skips_the_run(env, s3, s3_seed, http_serv
 # --- cost per run ---
 
 
-def test_s3_requests_per_run_stay_within_the_listing_bound(env, s3, s3_seed, http_server) -> None:
+def mixed_pulse(index: int) -> dict:
+    """Host ``index``'s pulse in the 3,000-host tests: a probe, a heartbeat, or a nightly job."""
+    if index % 3 == 0:
+        return {"url": f"https://h{index:04d}/health", "body": "ok"}
+    if index % 3 == 1:
+        return {}
+    return {"result": "ok", "exit_code": 0, "duration_seconds": 12.0, "stale_after_minutes": 1500}
+
+
+def test_s3_requests_per_run_stay_within_the_bound_with_kinds_mixed_and_pulses_changing(
+    env, s3, s3_seed, http_server
+) -> None:
     hosts = 3000
+    listed = 3 * math.ceil(hosts / 1000)  # echo/, pulse/, failure/: one page per 1,000 keys each
+    constant = 6  # lease PUT and DELETE; state, pulse index and pauses GETs; one PUT when changed
+    env.setenv("PULSE_READS_PER_RUN", str(hosts))
     for i in range(hosts):
-        seed_host(s3_seed, f"h{i:04d}", echo=T0 + 10 * MIN, pulse=T0 + 10 * MIN)
-    for name in ("h0007", "h2999"):  # the two that change: stale, with a newer failure
-        seed_host(s3_seed, name, echo=T0, pulse=T0 + 10 * MIN, failure=T0 + 10 * MIN)
+        seed_host(s3_seed, f"h{i:04d}", echo=T0 + 10 * MIN, pulse=T0 + 10 * MIN, pulse_body=mixed_pulse(i))
     calls = count_s3_calls(s3)
 
-    summary = run_at(T0 + 16 * MIN, s3)
-    assert summary["events"]["down"] == 2
-    changed = 2
-    bound = 3 * math.ceil(hosts / 1000) + 5 + changed
-    assert len(calls) <= bound
-    assert summary["s3_requests"] == len(calls)
-    assert calls.count("ListObjectsV2") == 3 + 3 + 1  # echo/, pulse/ (3,000 keys each), failure/ (2)
-    assert calls.count("GetObject") == 1 + changed  # the state + the two failure records
+    first = run_at(T0 + 11 * MIN, s3)  # an empty index: every pulse is read once, within the cap
+    assert first["pulses_read"] == hosts
+    assert first["index_saved"] is True
+    assert len(calls) <= listed + constant + 1 + hosts  # + the state's first write
+
+    calls.clear()
+    steady = run_at(T0 + 12 * MIN, s3)
+    assert (steady["outcome"], steady["pulses_read"], steady["index_saved"]) == ("no_change", 0, False)
+    assert len(calls) <= listed + constant
+    assert calls.count("GetObject") == 3  # the state, the pulse index, the pauses
+
+    # 1% of the pulses change: 28 jobs ran fine again, 2 failed (down at once, threshold 1,500 minutes),
+    # and a heartbeat host went silent (down after the module's 15 minutes: a status change, no read)
+    for i in range(2, 92, 3):
+        body = {**mixed_pulse(i), "duration_seconds": 13.0}
+        if i in (2, 89):
+            body.update(result="fail", exit_code=2, message="disk full")
+            seed_host(
+                s3_seed,
+                f"h{i:04d}",
+                failure=T0 + 15 * MIN,
+                record={"reason": "job_failed", "detail": "disk full"},
+            )
+        seed_host(s3_seed, f"h{i:04d}", pulse=T0 + 15 * MIN, pulse_body=body)
+    seed_host(s3_seed, "h0001", echo=T0, pulse=T0, pulse_body={})
+    calls.clear()
+    changed = run_at(T0 + 16 * MIN, s3)
+    assert changed["pulses_read"] == 30
+    assert changed["events"] == {"down": 3, "still_down": 0, "up": 0}
+    changes = 3
+    assert len(calls) <= listed + constant + 1 + 30 + 1 * changes  # + the index's write
+    assert calls.count("GetObject") == 3 + 30 + 2  # + the changed pulses, + the 2 failure records
+    assert calls.count("PutObject") == 3  # the lease, the state, the pulse index
+    assert changed["s3_requests"] == len(calls)
+    [message] = posts(http_server)
+    assert "`h0002`" in message["text"]
+    assert "`h0089`" in message["text"]
+    assert "`h0001`" in message["text"]
 
     calls.clear()
     assert run_at(T0 + 20 * MIN, s3)["outcome"] == "no_change"
-    assert len(calls) <= 3 * math.ceil(hosts / 1000) + 5
-    assert calls.count("GetObject") == 1
+    assert len(calls) <= listed + constant
+    assert calls.count("GetObject") == 3
 
 
 # --- SNS and SSM ---
@@ -646,9 +699,9 @@ def test_the_accepted_event_shapes_run(env, s3, http_server, json_logs, event, s
     s3.put_object(Bucket=TEST_BUCKET, Key="pulse/web-1.json", Body=b"{}")
     assert describe_event(event) == shape
     summary = check_result.handler(event, SimpleNamespace(aws_request_id="req-1"))
-    assert summary["outcome"] == "no_change"
+    assert summary["outcome"] == "state_saved"  # the first run records the module's threshold
     assert summary["run_id"] == "req-1"
-    assert summary["statuses"] == {"up": 1, "down": 0, "new": 0}
+    assert summary["statuses"] == {"up": 1, "down": 0, "new": 0, "paused": 0}
     invoked = next(line for line in json_logs if line["message"] == "check_result invoked")
     assert invoked["event_shape"] == shape
 
@@ -656,7 +709,7 @@ def test_the_accepted_event_shapes_run(env, s3, http_server, json_logs, event, s
 @pytest.mark.parametrize("event", [{"foo": 1}, {"detail": "not json"}, [1, 2], None])
 def test_other_events_are_logged_and_run_anyway(env, s3, json_logs, event) -> None:
     summary = check_result.handler(event, None)
-    assert summary["outcome"] == "no_change"
+    assert summary["outcome"] == "state_saved"  # the first run records the module's threshold
     assert any(line["message"] == "unexpected event shape; running anyway" for line in json_logs)
 
 

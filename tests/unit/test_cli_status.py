@@ -14,6 +14,7 @@ prints them).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import json
 import os
@@ -28,11 +29,14 @@ from types import ModuleType
 import boto3
 import pytest
 from botocore.stub import Stubber
+from check_result.pulses import profiles
 from check_result.rules import host_statuses
 from check_result.state import HostState
 from check_result.store import Store
+from pulse_echo import settings
 from pulse_echo.times import isoformat
 from pulse_echo_cli import forget as pulse_forget
+from pulse_echo_cli import pause as pulse_pause
 from pulse_echo_cli import status as pulse_status
 
 from tests.conftest import MOTO_CLOCK_START, TEST_BUCKET
@@ -86,14 +90,30 @@ def failure_body(reason: str, detail: str, failed_at: datetime, **extra: object)
     return json.dumps(record).encode()
 
 
-def seed_example(s3: object, bucket: str, clock: Callable[[datetime], None]) -> None:
-    """The documented scenario, seen at NOW (10:00 UTC) with the 15-minute threshold:
+BACKUP_PULSE = {
+    "result": "ok",
+    "exit_code": 0,
+    "duration_seconds": 241.0,
+    "message": "sent 12.4G bytes  received 2.1K bytes\nbackup done\n",
+    "stale_after_minutes": 1500,
+}
+
+
+PAUSE_ARGV = ["--for", "1h45m", "mail-1"]
+
+
+def seed_example(s3: object, bucket: str, clock: Callable[[datetime], None]) -> str:
+    """The documented scenario, seen at NOW (10:00 UTC) with the module's 15-minute threshold
+    (recorded by check_result in its state):
 
     - ``web-1``: pulse and echo 2 minutes ago: up.
     - ``web-2``: echo 10 minutes ago, then a failed check (HTTP 503): up, failing.
     - ``db-1``: checks fail (timeout) since 09:10; alerted at 09:30: down.
     - ``rack 2/cache ü``: turned off at 08:40, alerted at 09:00: down, pulse stopped.
     - ``new-host``: first pulse 5 minutes ago, the check got the wrong body: new.
+    - ``backup``: a nightly job (threshold 1,500 minutes) that ran fine at 02:00: up.
+    - ``mail-1``: a heartbeat, silent since 09:20, paused by the operator at 09:15 until 11:00
+      (pulse-pause, whose output is returned): paused.
     """
     for host, when in [
         ("web-1", "09:58"),
@@ -135,6 +155,14 @@ def seed_example(s3: object, bucket: str, clock: Callable[[datetime], None]) -> 
     }
     for host, (when, body) in failures.items():
         put(s3, bucket, f"failure/{host}.json", body, at(when), clock)
+    put(s3, bucket, "pulse/backup.json", json.dumps(BACKUP_PULSE).encode(), at("02:00"), clock)
+    put(s3, bucket, "echo/backup.json", b"{}", at("02:00"), clock)
+    put(s3, bucket, "pulse/mail-1.json", b"{}", at("09:20"), clock)
+    put(s3, bucket, "echo/mail-1.json", b"{}", at("09:20"), clock)
+    clock(at("09:15"))
+    said = io.StringIO()
+    argv = [*PAUSE_ARGV, "--bucket", bucket, "--now", isoformat(at("09:15"))]
+    pulse_pause.pause(pulse_pause.parse_args(argv), s3, said)
     clock(at("09:30"))
     Store(s3, bucket).write_state(
         {
@@ -148,7 +176,9 @@ def seed_example(s3: object, bucket: str, clock: Callable[[datetime], None]) -> 
         etag=None,
         run_id="example-run",
         now=at("09:30"),
+        stale_after_minutes=15,
     )
+    return said.getvalue()
 
 
 # --- the table and --json ---
@@ -161,37 +191,78 @@ def test_help(capsys: pytest.CaptureFixture[str]) -> None:
     assert "--now" not in out
 
 
-def test_table_shows_every_host_with_status_age_reason_and_since(
+def expected_rows(s3: object, bucket: str = TEST_BUCKET) -> list:
+    """What check_result's own code says of every host at NOW: its store, its pulse index rules
+    (every pulse read), its pauses and host_statuses."""
+    store = Store(s3, bucket)
+    observations = store.list_observations()
+    failures = store.read_failures([h for h, o in observations.items() if o.failing])
+    entries = store.read_pulses([h for h, o in observations.items() if o.pulse_at], now=NOW, max_bytes=65536)
+    paused = store.read_pauses().value.until_by_host(observations, NOW)
+    host_profiles = profiles(entries, observations, timedelta(minutes=15), paused)
+    return host_statuses(
+        observations, store.read_state().hosts, NOW, timedelta(minutes=15), failures, host_profiles
+    )
+
+
+def test_table_shows_every_host_with_status_kind_threshold_age_reason_and_since(
     s3: object, moto_clock: Callable, capsys: pytest.CaptureFixture[str]
 ) -> None:
     seed_example(s3, TEST_BUCKET, moto_clock)
     status, out, err = run_main(pulse_status, ["--bucket", TEST_BUCKET, "--now", isoformat(NOW)], capsys)
     assert (status, err) == (0, "")
     lines = out.splitlines()
-    assert lines[0].split() == ["HOST", "STATUS", "LAST", "ECHO", "SINCE", "REASON"]
-    rows = {line.split("  ")[0].strip(): line for line in lines[1:6]}
-    assert list(rows) == ["db-1", "rack 2/cache ü", "new-host", "web-1", "web-2"]  # problems first
-    cells = {host: re.split(r"  +", line, maxsplit=4) for host, line in rows.items()}
-    assert cells["db-1"][1:4] == ["down", "50m 0s ago", "2026-01-01T09:10:00Z (50m 0s)"]
-    assert cells["rack 2/cache ü"][1:4] == ["down", "1h 20m ago", "2026-01-01T08:40:00Z (1h 20m)"]
-    assert cells["new-host"][1:4] == ["new", "never", "2026-01-01T09:55:00Z (5m 0s)"]
-    assert cells["web-1"][1:] == ["up", "2m 0s ago", "-", "-"]
-    assert cells["web-2"][1:4] == ["up (failing)", "10m 0s ago", "2026-01-01T09:58:00Z (2m 0s)"]
-    # The REASON column is the shared logic's sentence, as check_result's alert gives it.
-    store = Store(s3, TEST_BUCKET)
-    observations = store.list_observations()
-    failures = store.read_failures([h for h, o in observations.items() if o.failing])
-    for row in host_statuses(observations, store.read_state().hosts, NOW, timedelta(minutes=15), failures):
-        assert cells[row.host][4] == ("-" if row.reason is None else row.reason.detail)
-    assert "db-1.example.com:443 sent nothing for 5 s" in cells["db-1"][4]
-    assert "HTTP 503" in cells["web-2"][4]
-    assert '"starting"' in cells["new-host"][4]
-    assert lines[-1] == (
-        f"5 hosts in s3://{TEST_BUCKET}: 2 down, 1 new, 2 up (stale after 15 min, at 2026-01-01T10:00:00Z)"
+    assert re.split(r"  +", lines[0]) == [
+        "HOST",
+        "STATUS",
+        "KIND",
+        "THRESHOLD",
+        "LAST ECHO",
+        "SINCE",
+        "REASON",
+    ]
+    rows = {line.split("  ")[0].strip(): line for line in lines[1:8]}
+    # problems first: down, new, paused, up
+    assert list(rows) == ["db-1", "rack 2/cache ü", "new-host", "mail-1", "backup", "web-1", "web-2"]
+    cells = {host: re.split(r"  +", line, maxsplit=6) for host, line in rows.items()}
+    assert cells["db-1"][1:6] == ["down", "probe", "15 min", "50m 0s ago", "2026-01-01T09:10:00Z (50m 0s)"]
+    assert cells["rack 2/cache ü"][1:6] == [
+        "down",
+        "probe",
+        "15 min",
+        "1h 20m ago",
+        "2026-01-01T08:40:00Z (1h 20m)",
+    ]
+    assert cells["new-host"][1:6] == ["new", "probe", "15 min", "never", "2026-01-01T09:55:00Z (5m 0s)"]
+    assert cells["mail-1"][1:5] == ["paused until 2026-01-01T11:00:00Z", "heartbeat", "15 min", "40m 0s ago"]
+    assert cells["backup"][1:6] == ["up", "job", "1500 min", "8h 0m ago", "-"]
+    assert (
+        cells["backup"][6]
+        == "last run ok (exit code 0, ran 4m 1s): sent 12.4G bytes  received 2.1K bytes\\nbackup done"
     )
-    for column in ("STATUS", "LAST ECHO", "SINCE", "REASON"):  # aligned under the header
+    assert cells["web-1"][1:] == ["up", "probe", "15 min", "2m 0s ago", "-", "-"]
+    assert cells["web-2"][1:6] == [
+        "up (failing)",
+        "probe",
+        "15 min",
+        "10m 0s ago",
+        "2026-01-01T09:58:00Z (2m 0s)",
+    ]
+    # The REASON column is the shared logic's sentence, as check_result's alert gives it.
+    for row in expected_rows(s3):
+        if row.reason is not None:
+            assert cells[row.host][6] == row.reason.detail
+    assert "db-1.example.com:443 sent nothing for 5 s" in cells["db-1"][6]
+    assert "HTTP 503" in cells["web-2"][6]
+    assert '"starting"' in cells["new-host"][6]
+    assert cells["mail-1"][6].startswith("no pulse since 2026-01-01T09:20:00Z")  # why it would be down
+    assert lines[-1] == (
+        f"7 hosts in s3://{TEST_BUCKET}: 2 down, 1 new, 1 paused, 3 up "
+        "(stale after 15 min unless a pulse sets its own, at 2026-01-01T10:00:00Z)"
+    )
+    for column in ("STATUS", "KIND", "THRESHOLD", "LAST ECHO", "SINCE", "REASON"):  # aligned under the header
         start = lines[0].index(column)
-        assert all(line[start - 2 : start] == "  " and line[start] != " " for line in lines[1:6])
+        assert all(line[start - 2 : start] == "  " and line[start] != " " for line in lines[1:8])
 
 
 def test_json_is_check_results_own_evaluation(
@@ -204,40 +275,123 @@ def test_json_is_check_results_own_evaluation(
     )
     assert (status, err) == (0, "")
     document = json.loads(out)
-    store = Store(s3, TEST_BUCKET)
-    observations = store.list_observations()
-    failures = store.read_failures([h for h, o in observations.items() if o.failing])
-    expected = host_statuses(observations, store.read_state().hosts, NOW, timedelta(minutes=15), failures)
+    expected = expected_rows(s3)
     assert sorted(document["hosts"], key=lambda row: row["host"]) == [row.to_dict() for row in expected]
-    assert document["counts"] == {"down": 2, "new": 1, "up": 2}
+    assert document["counts"] == {"down": 2, "new": 1, "paused": 1, "up": 3}
     assert document["now"] == "2026-01-01T10:00:00Z"
-    assert document["stale_after_minutes"] == 15
+    assert (document["stale_after_minutes"], document["stale_after_source"]) == (15, "state")
     by_host = {row["host"]: row for row in document["hosts"]}
     assert by_host["db-1"]["reason"]["code"] == "timeout"
     assert by_host["rack 2/cache ü"]["reason"]["code"] == "pulse_stopped"
     assert by_host["new-host"]["reason"]["code"] == "wrong_body"
     assert by_host["web-1"]["reason"] is None
     assert by_host["web-1"]["age_seconds"] == 120
+    assert (by_host["mail-1"]["status"], by_host["mail-1"]["paused_until"]) == (
+        "paused",
+        "2026-01-01T11:00:00Z",
+    )
+    assert (by_host["backup"]["kind"], by_host["backup"]["stale_after_minutes"]) == ("job", 1500)
+    assert by_host["backup"]["job"] == {
+        "result": "ok",
+        "message": BACKUP_PULSE["message"],
+        "exit_code": 0,
+        "duration_seconds": 241.0,
+    }
 
 
-def test_threshold_comes_from_the_option_or_the_environment(
+def test_the_threshold_is_the_option_else_check_results_record_else_the_environment(
     s3: object, moto_clock: Callable, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     put(s3, TEST_BUCKET, "pulse/h.json", pulse_body("h"), at("09:50"), moto_clock)
     put(s3, TEST_BUCKET, "echo/h.json", b"{}", at("09:50"), moto_clock)
     base = ["--bucket", TEST_BUCKET, "--json", "--now", isoformat(NOW)]
 
-    def status_of(argv: list[str]) -> str:
+    def status_of(argv: list[str]) -> tuple[str, str, str]:
         code, out, err = run_main(pulse_status, argv, capsys)
-        assert (code, err) == (0, "")
-        return json.loads(out)["hosts"][0]["status"]
+        assert code == 0
+        document = json.loads(out)
+        return document["hosts"][0]["status"], document["stale_after_source"], err
 
-    assert status_of(base) == "up"  # 10 minutes old, threshold 15
-    assert status_of([*base, "--stale-after-minutes", "5"]) == "down"
-    assert status_of([*base, "--stale-after-minutes", "9.99"]) == "down"
+    # before check_result's first run: a note on stderr says where the threshold came from
+    status, source, err = status_of(base)
+    assert (status, source) == ("up", "default")  # 10 minutes old, threshold 15
+    assert_one_line_error("pulse-status", err, "note: check_result has not recorded", "15 min", "default")
+    assert status_of([*base, "--stale-after-minutes", "5"])[:2] == ("down", "option")
+    assert status_of([*base, "--stale-after-minutes", "9.99"])[:2] == ("down", "option")
     monkeypatch.setenv("STALE_AFTER_MINUTES", "5")
-    assert status_of(base) == "down"
-    assert status_of([*base, "--stale-after-minutes", "30"]) == "up"
+    status, source, err = status_of(base)
+    assert (status, source) == ("down", "environment")
+    assert "$STALE_AFTER_MINUTES" in err
+    assert status_of([*base, "--stale-after-minutes", "30"])[:2] == ("up", "option")
+    # once check_result has run, its record is the deployment's threshold
+    Store(s3, TEST_BUCKET).write_state({}, etag=None, run_id="r", now=NOW, stale_after_minutes=30)
+    assert status_of(base) == ("up", "state", "")
+    assert status_of([*base, "--stale-after-minutes", "5"]) == ("down", "option", "")
+
+
+def test_a_hosts_own_threshold_and_kind_come_from_its_pulse(
+    s3: object, moto_clock: Callable, capsys: pytest.CaptureFixture[str]
+) -> None:
+    put(
+        s3,
+        TEST_BUCKET,
+        "pulse/job.json",
+        json.dumps({"result": "ok", "stale_after_minutes": 60}).encode(),
+        at("09:00"),
+        moto_clock,
+    )
+    put(s3, TEST_BUCKET, "echo/job.json", b"{}", at("09:00"), moto_clock)
+    put(s3, TEST_BUCKET, "pulse/bad.json", b'{"body": "ok"}', at("09:58"), moto_clock)
+    code, out, _ = run_main(
+        pulse_status, ["--bucket", TEST_BUCKET, "--json", "--now", isoformat(NOW)], capsys
+    )
+    assert code == 0
+    rows = {row["host"]: row for row in json.loads(out)["hosts"]}
+    assert (rows["job"]["status"], rows["job"]["kind"], rows["job"]["stale_after_minutes"]) == (
+        "up",
+        "job",
+        60,
+    )
+    assert (rows["bad"]["kind"], rows["bad"]["stale_after_minutes"]) == ("invalid", 15)
+    code, out, _ = run_main(
+        pulse_status,
+        ["--bucket", TEST_BUCKET, "--json", "--now", isoformat(NOW + timedelta(minutes=1))],
+        capsys,
+    )
+    assert {row["host"]: row["status"] for row in json.loads(out)["hosts"]}["job"] == "down"
+
+
+def test_a_jobs_message_is_escaped_for_the_terminal_and_clipped_to_its_end(
+    s3: object, moto_clock: Callable, capsys: pytest.CaptureFixture[str]
+) -> None:
+    message = "\x1b[2J\x1b]0;owned\x07" + "x" * 5000 + "\rdone\u202e"
+    pulse = {"result": "ok", "exit_code": 0, "message": message}
+    put(s3, TEST_BUCKET, "pulse/job.json", json.dumps(pulse).encode(), at("09:58"), moto_clock)
+    put(s3, TEST_BUCKET, "echo/job.json", b"{}", at("09:58"), moto_clock)
+    code, out, _ = run_main(pulse_status, ["--bucket", TEST_BUCKET, "--now", isoformat(NOW)], capsys)
+    assert code == 0
+    row = out.splitlines()[1]
+    assert "\x1b" not in row
+    assert "\x07" not in row
+    assert row.endswith("xxx\\rdone\\u202e")
+    assert len(row) < 400
+
+
+def test_pulses_beyond_the_read_cap_are_shown_as_last_indexed_and_said_so(
+    s3: object, moto_clock: Callable, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(
+        pulse_status.settings, "PULSE_READS", dataclasses.replace(settings.PULSE_READS, default=1)
+    )
+    for host in ("a", "b"):
+        put(s3, TEST_BUCKET, f"pulse/{host}.json", b"{}", at("09:58"), moto_clock)
+        put(s3, TEST_BUCKET, f"echo/{host}.json", b"{}", at("09:58"), moto_clock)
+    code, out, err = run_main(
+        pulse_status, ["--bucket", TEST_BUCKET, "--json", "--stale-after-minutes", "15"], capsys
+    )
+    assert code == 0
+    assert {row["host"]: row["kind"] for row in json.loads(out)["hosts"]} == {"a": "heartbeat", "b": None}
+    assert_one_line_error("pulse-status", err, "1 pulses changed since check_result last read them")
 
 
 @pytest.mark.parametrize("value", ["0", "-1", "abc", "nan", "inf"])
@@ -383,7 +537,7 @@ def test_script_finds_its_package_through_a_symlink(tmp_path: Path) -> None:
 def documented_examples(s3: object, clock: Callable[[datetime], None]) -> dict[str, str]:
     """Run the documented scenario in EXAMPLE_BUCKET: {block name: exact text, command line included}."""
     s3.create_bucket(Bucket=EXAMPLE_BUCKET)
-    seed_example(s3, EXAMPLE_BUCKET, clock)
+    paused = seed_example(s3, EXAMPLE_BUCKET, clock)
 
     def run(module: ModuleType, argv: list[str]) -> str:
         out, err = io.StringIO(), io.StringIO()
@@ -393,7 +547,10 @@ def documented_examples(s3: object, clock: Callable[[datetime], None]) -> dict[s
         return out.getvalue()
 
     status = ["--bucket", EXAMPLE_BUCKET]
-    blocks = {"status": f"$ pulse-status --bucket {EXAMPLE_BUCKET}\n" + run(pulse_status, status)}
+    blocks = {
+        "pause": f"$ pulse-pause --bucket {EXAMPLE_BUCKET} {' '.join(PAUSE_ARGV)}  # at 09:15\n{paused}",
+        "status": f"$ pulse-status --bucket {EXAMPLE_BUCKET}\n" + run(pulse_status, status),
+    }
     document = json.loads(run(pulse_status, [*status, "--json"]))
     document["hosts"] = [row for row in document["hosts"] if row["host"] == "db-1"] + ["…"]
     shown = json.dumps(document, ensure_ascii=False, indent=2).replace('"…"', "…")

@@ -16,6 +16,8 @@ import tomllib
 from tests.helpers import ROOT, SCRIPTS, assert_one_line_error
 
 LAMBDA_SRC = ROOT / "lambda_src"
+TOOLS = ["pulse-status", "pulse-forget", "pulse-pause"]
+"""The operator's tools: a launcher in scripts/ and a [project.scripts] entry each."""
 OURS = {"pulse_echo", "check_echo", "check_result", "pulse_echo_cli"}
 MAY_IMPORT = {
     "pulse_echo": {"pulse_echo"},
@@ -70,12 +72,12 @@ def test_the_checker_sees_a_crossing_import(tmp_path: Path) -> None:
 
 
 def test_no_product_python_file_is_over_500_lines() -> None:
-    files = [*LAMBDA_SRC.rglob("*.py"), SCRIPTS / "pulse-status", SCRIPTS / "pulse-forget"]
+    files = [*LAMBDA_SRC.rglob("*.py"), *(SCRIPTS / tool for tool in TOOLS)]
     lines = {path.relative_to(ROOT): len(path.read_text(encoding="utf-8").splitlines()) for path in files}
     assert {path: count for path, count in lines.items() if count > 500} == {}
 
 
-@pytest.mark.parametrize("tool", ["pulse-status", "pulse-forget"])
+@pytest.mark.parametrize("tool", TOOLS)
 def test_a_launcher_without_its_code_says_how_to_install_in_one_line(tmp_path: Path, tool: str) -> None:
     (tmp_path / "scripts").mkdir()
     launcher = tmp_path / "scripts" / tool
@@ -93,11 +95,12 @@ def test_a_launcher_without_its_code_says_how_to_install_in_one_line(tmp_path: P
     assert_one_line_error(tool, result.stderr, "lambda_src", "pipx install")
 
 
-def test_pyproject_installs_the_two_commands_with_boto3() -> None:
+def test_pyproject_installs_the_commands_with_boto3() -> None:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     assert project["project"]["scripts"] == {
         "pulse-status": "pulse_echo_cli.status:main",
         "pulse-forget": "pulse_echo_cli.forget:main",
+        "pulse-pause": "pulse_echo_cli.pause:main",
     }
     assert any(requirement.startswith("boto3") for requirement in project["project"]["dependencies"])
     assert project["tool"]["setuptools"]["package-dir"] == {"": "lambda_src"}

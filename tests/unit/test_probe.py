@@ -24,6 +24,7 @@ from check_echo import targets as targets_module
 from check_echo.body import excerpt, first_difference
 from check_echo.probe import ProbeConfig, probe
 from check_echo.targets import is_public_address
+from pulse_echo.pulse import Pulse
 from pulse_echo.settings import ConfigError
 
 # Local servers are on 127.0.0.1, so these tests allow private targets unless
@@ -118,7 +119,7 @@ def unaccepting_port() -> Iterator[int]:
 def test_matching_body_is_success_with_status_and_elapsed_ms(http_server):
     url = http_server.route("/health", body=b"ok")
 
-    result = probe(url, "ok", CONFIG)
+    result = probe(Pulse(url, "ok"), CONFIG)
 
     assert result.ok is True
     assert result.reason is None
@@ -132,7 +133,7 @@ def test_matching_body_is_success_with_status_and_elapsed_ms(http_server):
 def test_probe_identifies_itself_and_asks_only_for_encodings_it_decodes(http_server):
     url = http_server.route("/health", body=b"ok")
 
-    probe(url, "ok", CONFIG)
+    probe(Pulse(url, "ok"), CONFIG)
 
     (request,) = http_server.requests_to("/health")
     assert request.method == "GET"
@@ -144,7 +145,7 @@ def test_probe_identifies_itself_and_asks_only_for_encodings_it_decodes(http_ser
 def test_any_2xx_status_with_the_body_is_success(http_server):
     url = http_server.route("/created", status=203, body=b"ok")
 
-    result = probe(url, "ok", CONFIG)
+    result = probe(Pulse(url, "ok"), CONFIG)
 
     assert result.ok
     assert result.http_status == 203
@@ -153,13 +154,13 @@ def test_any_2xx_status_with_the_body_is_success(http_server):
 def test_non_ascii_expected_body_is_compared_as_utf8(http_server):
     url = http_server.route("/jp", body="稼働中".encode())
 
-    assert probe(url, "稼働中", CONFIG).ok
+    assert probe(Pulse(url, "稼働中"), CONFIG).ok
 
 
 def test_no_whitespace_is_stripped_a_trailing_newline_is_a_wrong_body(http_server):
     url = http_server.route("/health", body=b"ok\n")
 
-    result = probe(url, "ok", CONFIG)
+    result = probe(Pulse(url, "ok"), CONFIG)
 
     assert result.ok is False
     assert result.reason == "wrong_body"
@@ -173,7 +174,7 @@ def test_wrong_body_gives_short_escaped_excerpts_around_the_first_difference(htt
     expected = "x" * 500 + "status: ok"
     url = http_server.route("/health", body=("x" * 500 + "status: \x1bdown\t\\").encode())
 
-    result = probe(url, expected, CONFIG)
+    result = probe(Pulse(url, expected), CONFIG)
 
     assert result.reason == "wrong_body"
     assert "at byte 508" in result.detail
@@ -186,7 +187,7 @@ def test_wrong_body_gives_short_escaped_excerpts_around_the_first_difference(htt
 def test_empty_expected_body_matches_an_empty_answer(http_server):
     url = http_server.route("/empty", status=204, body=b"")
 
-    assert probe(url, "", CONFIG).ok
+    assert probe(Pulse(url, ""), CONFIG).ok
 
 
 # --- status codes ---
@@ -196,7 +197,7 @@ def test_server_error_is_http_status_without_reading_the_body(http_server):
     # The 500's body is far over the cap: it must not turn into body_too_large.
     url = http_server.route("/health", status=500, body=b"x" * 100_000)
 
-    result = probe(url, "ok", CONFIG)
+    result = probe(Pulse(url, "ok"), CONFIG)
 
     assert result.ok is False
     assert result.reason == "http_status"
@@ -205,9 +206,168 @@ def test_server_error_is_http_status_without_reading_the_body(http_server):
 
 
 def test_not_found_is_http_status(http_server):
-    result = probe(http_server.url("/nowhere"), "ok", CONFIG)
+    result = probe(Pulse(http_server.url("/nowhere"), "ok"), CONFIG)
 
     assert (result.reason, result.http_status) == ("http_status", 404)
+
+
+# --- pulse v2 match rules: contains, status, max_response_ms, status-only ---
+
+
+def test_contains_all_texts_is_success_wherever_they_are(http_server):
+    url = http_server.route("/json", body=b'{"status": "ok", "version": "1.2.3", "db": "up"}')
+
+    result = probe(Pulse(url, contains=('"status": "ok"', '"db": "up"')), CONFIG)
+
+    assert result.ok, result.detail
+    assert "contains every text" in result.detail
+
+
+def test_contains_miss_is_wrong_body_naming_the_missing_text(http_server):
+    url = http_server.route("/json", body=b'{"status": "degraded", "db": "up"}')
+
+    result = probe(Pulse(url, contains=('"db": "up"', '"status": "ok"')), CONFIG)
+
+    assert (result.ok, result.reason, result.http_status) == (False, "wrong_body", 200)
+    assert 'does not contain ""status": "ok""' in result.detail
+    assert "of the" not in result.detail  # only one of the texts is missing
+    assert result.expected_excerpt == '"status": "ok"'
+    assert result.received_excerpt == '{"status": "degraded", "db": "up"}'
+
+
+def test_contains_counts_every_missing_text_and_escapes_them(http_server):
+    url = http_server.route("/health", body=b"all fine\n")
+
+    result = probe(Pulse(url, contains=("line\none", "two", "fine")), CONFIG)
+
+    assert result.reason == "wrong_body"
+    assert 'does not contain "line\\none" (2 of the 3 texts are missing)' in result.detail
+    assert result.expected_excerpt == "line\\none"
+    assert result.received_excerpt == "all fine\\n"
+
+
+def test_contains_is_compared_as_utf8_bytes(http_server):
+    url = http_server.route("/jp", body="状態: 稼働中".encode())
+
+    assert probe(Pulse(url, contains=("稼働中",)), CONFIG).ok
+    assert probe(Pulse(url, contains=("停止",)), CONFIG).reason == "wrong_body"
+
+
+def test_body_and_contains_together_must_both_hold(http_server):
+    url = http_server.route("/health", body=b"ok")
+
+    assert probe(Pulse(url, "ok", contains=("o",)), CONFIG).ok
+    result = probe(Pulse(url, "ok", contains=("k", "fine")), CONFIG)
+    assert result.reason == "wrong_body"
+    assert '"fine"' in result.detail
+
+
+def test_status_only_pulse_succeeds_on_any_2xx_without_reading_the_body(http_server):
+    # 5 MB is far over the 1 KiB cap: a status-only probe never reads it.
+    url = http_server.route("/big", status=204, body=b"x" * (5 * 1024 * 1024))
+
+    result = probe(Pulse(url), CONFIG)
+
+    assert result.ok, result.detail
+    assert result.http_status == 204
+    assert "status accepted" in result.detail
+
+
+def test_status_only_probe_of_a_compression_bomb_holds_no_body(http_server, bombs):
+    url = http_server.route("/bomb", body=bombs["gzip"], headers={"Content-Encoding": "gzip"})
+
+    tracemalloc.start()
+    try:
+        result = probe(Pulse(url), CONFIG)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+    assert result.ok
+    assert peak < 2 * 1024 * 1024
+
+
+def test_accepted_status_list_makes_a_401_the_healthy_answer(http_server):
+    url = http_server.route("/private", status=401, body=b"login required")
+
+    assert probe(Pulse(url, status=(401, 403)), CONFIG).ok
+    assert probe(Pulse(url, status=(401,), contains=("login",)), CONFIG).ok
+    result = probe(Pulse(url, status=(401,), body="welcome"), CONFIG)
+    assert (result.reason, result.http_status) == ("wrong_body", 401)
+
+
+def test_status_outside_the_accepted_list_stays_http_status_and_says_what_was_accepted(http_server):
+    url = http_server.route("/open", status=200, body=b"ok")
+
+    result = probe(Pulse(url, "ok", status=(401, 403)), CONFIG)
+
+    assert (result.ok, result.reason, result.http_status) == (False, "http_status", 200)
+    assert result.detail == f"HTTP 200 from {url} (the pulse accepts 401, 403)"
+
+
+def test_accepted_error_status_with_a_bomb_body_is_still_bounded(http_server, bombs):
+    url = http_server.route(
+        "/bomb", status=503, body=bombs["deflate"], headers={"Content-Encoding": "deflate"}
+    )
+
+    tracemalloc.start()
+    try:
+        result = probe(Pulse(url, status=(503,), contains=("maintenance",)), CONFIG)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+    assert (result.reason, result.http_status) == ("body_too_large", 503)
+    assert peak < 2 * 1024 * 1024
+
+
+def test_redirect_with_an_accepted_status_is_the_answer_not_followed(http_server):
+    http_server.route("/new", body=b"ok")
+    url = http_server.route("/old", status=301, headers={"Location": "/new"}, body=b"moved")
+
+    result = probe(Pulse(url, status=(301,)), CONFIG)
+
+    assert (result.ok, result.http_status) == (True, 301)
+    assert http_server.requests_to("/new") == []
+    assert probe(Pulse(url, status=(301,), body="moved"), CONFIG).ok
+    followed = probe(Pulse(url, "ok"), CONFIG)
+    assert (followed.ok, followed.http_status) == (True, 200)
+
+
+def test_answer_later_than_max_response_ms_is_slow_and_says_both_numbers(http_server):
+    url = http_server.route("/slow", body=b"ok", delay=0.2)
+
+    result = probe(Pulse(url, "ok", max_response_ms=1), CONFIG)
+
+    assert (result.ok, result.reason, result.http_status) == (False, "slow", 200)
+    assert result.elapsed_ms >= 200
+    assert f"answered in {result.elapsed_ms} ms" in result.detail
+    assert "max_response_ms of 1 ms" in result.detail
+
+
+def test_answer_within_max_response_ms_is_success(http_server):
+    url = http_server.route("/fast", body=b"ok")
+
+    assert probe(Pulse(url, "ok", max_response_ms=900_000), CONFIG).ok
+
+
+def test_wrong_answer_that_is_also_slow_is_reported_as_the_wrong_answer(http_server):
+    url = http_server.route("/slow", status=500, body=b"err", delay=0.2)
+    assert probe(Pulse(url, "ok", max_response_ms=1), CONFIG).reason == "http_status"
+
+    url = http_server.route("/slow-body", body=b"bad", delay=0.2)
+    assert probe(Pulse(url, "ok", max_response_ms=1), CONFIG).reason == "wrong_body"
+
+
+def test_no_answer_at_all_is_a_timeout_not_slow(http_server):
+    url = http_server.route("/never", body=b"ok", delay=3.0)
+
+    assert probe(Pulse(url, "ok", max_response_ms=1), CONFIG).reason == "timeout"
+
+
+def test_a_pulse_without_url_is_not_probed():
+    with pytest.raises(ValueError, match="without url"):
+        probe(Pulse(), CONFIG)
 
 
 # --- timeouts and network errors ---
@@ -217,7 +377,7 @@ def test_target_that_never_answers_is_a_read_timeout(http_server):
     url = http_server.route("/slow", body=b"ok", delay=3.0)
 
     started = time.monotonic()
-    result = probe(url, "ok", CONFIG)
+    result = probe(Pulse(url, "ok"), CONFIG)
 
     assert result.reason == "timeout"
     assert result.http_status is None
@@ -231,7 +391,7 @@ def test_target_that_stalls_in_the_middle_of_the_body_is_a_timeout(http_server):
         handler=write_response(200, {"Content-Length": "10"}, [b"ok", b"more"], pause=3.0),
     )
 
-    result = probe(url, "ok", CONFIG)
+    result = probe(Pulse(url, "ok"), CONFIG)
 
     assert result.reason == "timeout"
     assert result.http_status == 200
@@ -241,14 +401,14 @@ def test_target_that_stalls_in_the_middle_of_the_body_is_a_timeout(http_server):
 def test_target_that_does_not_accept_the_connection_is_a_connect_timeout(unaccepting_port):
     config = ProbeConfig(connect_timeout=0.3, read_timeout=5.0, allow_private_targets=True)
 
-    result = probe(f"http://127.0.0.1:{unaccepting_port}/", "ok", config)
+    result = probe(Pulse(f"http://127.0.0.1:{unaccepting_port}/", "ok"), config)
 
     assert result.reason == "timeout"
     assert "connecting to" in result.detail
 
 
 def test_refused_connection_is_a_connection_failure(refused_port):
-    result = probe(f"http://127.0.0.1:{refused_port}/health", "ok", CONFIG)
+    result = probe(Pulse(f"http://127.0.0.1:{refused_port}/health", "ok"), CONFIG)
 
     assert result.reason == "connection"
     assert "refused" in result.detail.lower()
@@ -258,7 +418,7 @@ def test_refused_connection_is_a_connection_failure(refused_port):
 def test_name_that_does_not_resolve_is_dns(config):
     # .invalid is reserved (RFC 6761): it never resolves. With private targets
     # refused the probe resolves the name itself; otherwise urllib3 does.
-    result = probe("http://no-such-host.invalid/health", "ok", config)
+    result = probe(Pulse("http://no-such-host.invalid/health", "ok"), config)
 
     assert result.reason == "dns"
     assert "no-such-host.invalid" in result.detail
@@ -267,7 +427,7 @@ def test_name_that_does_not_resolve_is_dns(config):
 def test_https_to_a_plain_http_port_is_a_tls_failure(http_server):
     http_server.route("/health", body=b"ok")
 
-    result = probe(f"https://127.0.0.1:{http_server.port}/health", "ok", CONFIG)
+    result = probe(Pulse(f"https://127.0.0.1:{http_server.port}/health", "ok"), CONFIG)
 
     assert result.reason == "tls"
 
@@ -276,7 +436,7 @@ def test_body_shorter_than_its_content_length_is_a_connection_failure(http_serve
     # urllib3 2.x raises IncompleteRead here and 1.26 does not: same answer on both.
     url = http_server.route("/short", handler=write_response(200, {"Content-Length": "100"}, [b"ok"]))
 
-    result = probe(url, "ok", CONFIG)
+    result = probe(Pulse(url, "ok"), CONFIG)
 
     assert result.reason == "connection"
     assert result.http_status == 200
@@ -289,7 +449,7 @@ def test_deadline_bounds_a_target_that_drips_bytes_slowly(http_server):
     )
 
     started = time.monotonic()
-    result = probe(url, "x" * 100, CONFIG, deadline=time.monotonic() + 0.5)
+    result = probe(Pulse(url, "x" * 100), CONFIG, deadline=time.monotonic() + 0.5)
 
     assert result.reason == "timeout"
     assert "remaining time" in result.detail
@@ -302,7 +462,7 @@ def test_deadline_bounds_a_target_that_drips_bytes_slowly(http_server):
 def test_plain_body_over_the_cap_is_body_too_large(http_server):
     url = http_server.route("/big", body=b"x" * (5 * 1024 * 1024))
 
-    result = probe(url, "ok", CONFIG)
+    result = probe(Pulse(url, "ok"), CONFIG)
 
     assert result.reason == "body_too_large"
     assert result.http_status == 200
@@ -312,7 +472,7 @@ def test_plain_body_over_the_cap_is_body_too_large(http_server):
 def test_body_of_exactly_the_cap_is_read_whole(http_server):
     url = http_server.route("/exact", body=b"y" * 1024)
 
-    assert probe(url, "y" * 1024, CONFIG).ok
+    assert probe(Pulse(url, "y" * 1024), CONFIG).ok
 
 
 def test_chunked_body_over_the_cap_is_body_too_large(http_server):
@@ -321,7 +481,7 @@ def test_chunked_body_over_the_cap_is_body_too_large(http_server):
         "/chunked", handler=write_response(200, {"Transfer-Encoding": "chunked"}, [chunk] * 100)
     )
 
-    assert probe(url, "ok", CONFIG).reason == "body_too_large"
+    assert probe(Pulse(url, "ok"), CONFIG).reason == "body_too_large"
 
 
 @pytest.mark.parametrize("encoding", ENCODINGS)
@@ -331,7 +491,7 @@ def test_compression_bomb_stops_at_the_cap_with_bounded_memory(http_server, bomb
 
     tracemalloc.start()
     try:
-        result = probe(url, "ok", CONFIG)
+        result = probe(Pulse(url, "ok"), CONFIG)
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
@@ -349,7 +509,7 @@ def test_compressed_body_within_the_cap_is_decoded_and_compared(http_server, enc
     header = "deflate" if encoding.startswith("deflate") else encoding
     url = http_server.route("/z", body=payload, headers={"Content-Encoding": header})
 
-    assert probe(url, "all good", CONFIG).ok
+    assert probe(Pulse(url, "all good"), CONFIG).ok
 
 
 def test_concatenated_gzip_members_are_all_decoded(http_server):
@@ -357,20 +517,20 @@ def test_concatenated_gzip_members_are_all_decoded(http_server):
         "/z", body=gzip.compress(b"all ") + gzip.compress(b"good"), headers={"Content-Encoding": "gzip"}
     )
 
-    assert probe(url, "all good", CONFIG).ok
+    assert probe(Pulse(url, "all good"), CONFIG).ok
 
 
 def test_gzip_bomb_in_many_small_members_is_bounded(http_server):
     member = gzip.compress(bytes(1000))
     url = http_server.route("/z", body=member * 200, headers={"Content-Encoding": "gzip"})
 
-    assert probe(url, "ok", CONFIG).reason == "body_too_large"
+    assert probe(Pulse(url, "ok"), CONFIG).reason == "body_too_large"
 
 
 def test_unsupported_content_encoding_is_a_clear_failure(http_server):
     url = http_server.route("/br", body=b"\x0b\x01\x80ok\x03", headers={"Content-Encoding": "br"})
 
-    result = probe(url, "ok", CONFIG)
+    result = probe(Pulse(url, "ok"), CONFIG)
 
     assert result.ok is False
     assert result.reason == "wrong_body"
@@ -383,7 +543,7 @@ def test_corrupt_gzip_body_is_a_clear_failure(http_server):
         "/z", body=GZIP_HEADER + b"\xff not deflate", headers={"Content-Encoding": "gzip"}
     )
 
-    result = probe(url, "ok", CONFIG)
+    result = probe(Pulse(url, "ok"), CONFIG)
 
     assert result.reason == "wrong_body"
     assert "cannot decode the gzip body" in result.detail
@@ -414,7 +574,7 @@ def test_content_length_that_is_not_a_number_is_ignored_not_a_crash(http_server,
     # be able to crash the probe, and with it every other record of the event.
     url = http_server.route("/cl", handler=write_response(200, {"Content-Length": length}, [b"ok"]))
 
-    result = probe(url, "ok", CONFIG)
+    result = probe(Pulse(url, "ok"), CONFIG)
 
     assert result.ok, result.detail
 
@@ -426,7 +586,7 @@ def test_truncated_gzip_body_is_a_wrong_body_not_a_match(http_server):
         "/z", handler=write_response(200, {"Content-Encoding": "gzip"}, [gzip.compress(b"ok")[:-8]])
     )
 
-    result = probe(url, "ok", CONFIG)
+    result = probe(Pulse(url, "ok"), CONFIG)
 
     assert result.reason == "wrong_body"
     assert "truncated" in result.detail
@@ -438,13 +598,13 @@ def test_truncated_gzip_that_decodes_to_a_prefix_of_the_answer_is_a_wrong_body(h
     cut = next(n for n in range(len(data)) if decoder.copy().decompress(data[:n]) == b"ok")
     url = http_server.route("/z", handler=write_response(200, {"Content-Encoding": "gzip"}, [data[:cut]]))
 
-    assert probe(url, "ok", CONFIG).reason == "wrong_body"
+    assert probe(Pulse(url, "ok"), CONFIG).reason == "wrong_body"
 
 
 def test_deflate_body_cut_after_one_byte_does_not_match_an_empty_expectation(http_server):
     url = http_server.route("/d", handler=write_response(200, {"Content-Encoding": "deflate"}, [b"x"]))
 
-    assert probe(url, "", CONFIG).reason == "wrong_body"
+    assert probe(Pulse(url, ""), CONFIG).reason == "wrong_body"
 
 
 @pytest.mark.parametrize("encoding", ["gzip", "deflate"])
@@ -453,7 +613,7 @@ def test_empty_body_with_a_content_encoding_is_an_empty_body(http_server, encodi
     # not a truncated stream.
     url = http_server.route("/e", status=204, body=b"", headers={"Content-Encoding": encoding})
 
-    assert probe(url, "", CONFIG).ok
+    assert probe(Pulse(url, ""), CONFIG).ok
 
 
 def test_bytes_after_a_complete_gzip_member_are_ignored(http_server):
@@ -461,7 +621,7 @@ def test_bytes_after_a_complete_gzip_member_are_ignored(http_server):
         "/z", body=gzip.compress(b"ok") + b"trailing garbage", headers={"Content-Encoding": "gzip"}
     )
 
-    assert probe(url, "ok", CONFIG).ok
+    assert probe(Pulse(url, "ok"), CONFIG).ok
 
 
 @pytest.mark.parametrize("encoding", ["gzip, gzip", "deflate, gzip", "zstd", "br", "compress"])
@@ -470,7 +630,7 @@ def test_encodings_the_probe_did_not_ask_for_are_refused_never_decoded_by_urllib
     # (which decodes br/zstd when their modules are installed) never decodes, unbounded.
     url = http_server.route("/x", body=gzip.compress(b"ok"), headers={"Content-Encoding": encoding})
 
-    result = probe(url, "ok", CONFIG)
+    result = probe(Pulse(url, "ok"), CONFIG)
 
     assert result.reason == "wrong_body"
     assert "cannot decode" in result.detail
@@ -482,7 +642,7 @@ def test_status_outside_2xx_and_redirects_is_http_status(http_server, status):
         "/s", handler=write_raw(f"HTTP/1.1 {status} Odd\r\nContent-Length: 0\r\n\r\n".encode())
     )
 
-    result = probe(url, "", CONFIG)
+    result = probe(Pulse(url, ""), CONFIG)
 
     assert (result.reason, result.http_status) == ("http_status", status)
 
@@ -497,7 +657,7 @@ def test_answer_that_is_not_http_is_a_connection_failure_naming_the_real_error(h
     # suppresses it as the context of the real error: the detail must not name it.
     url = http_server.route("/raw", handler=write_raw(answer))
 
-    result = probe(url, "ok", CONFIG)
+    result = probe(Pulse(url, "ok"), CONFIG)
 
     assert result.reason == "connection"
     assert "buffering" not in result.detail
@@ -517,7 +677,7 @@ def test_internationalised_host_name_is_probed_without_the_idna_module(http_serv
     monkeypatch.setattr(socket, "getaddrinfo", resolve)
     http_server.route("/health", body=b"ok")
 
-    result = probe(f"http://B\u00fccher.example:{http_server.port}/health", "ok", CONFIG)
+    result = probe(Pulse(f"http://B\u00fccher.example:{http_server.port}/health", "ok"), CONFIG)
 
     assert result.ok, result.detail
     assert "redirected" not in result.detail
@@ -525,7 +685,7 @@ def test_internationalised_host_name_is_probed_without_the_idna_module(http_serv
 
 
 def test_host_name_that_is_not_valid_idna_is_a_dns_failure():
-    result = probe("http://" + "\u00fc" * 70 + ".example/", "ok", CONFIG)
+    result = probe(Pulse("http://" + "\u00fc" * 70 + ".example/", "ok"), CONFIG)
 
     assert result.reason == "dns"
 
@@ -537,7 +697,7 @@ def test_one_redirect_is_followed_and_relative_location_resolved(http_server):
     http_server.route("/new/health", body=b"ok")
     url = http_server.route("/old/health", status=301, headers={"Location": "../new/health"}, body=b"")
 
-    result = probe(url, "ok", CONFIG)
+    result = probe(Pulse(url, "ok"), CONFIG)
 
     assert result.ok
     assert result.http_status == 200
@@ -566,7 +726,7 @@ def test_redirect_body_is_never_read(http_server, bombs):
     tracemalloc.start()
     try:
         started = time.monotonic()
-        result = probe(http_server.url("/hop"), "ok", patient)
+        result = probe(Pulse(http_server.url("/hop"), "ok"), patient)
         elapsed = time.monotonic() - started
         peak = tracemalloc.get_traced_memory()[1]
     finally:
@@ -580,7 +740,7 @@ def test_redirect_body_is_never_read(http_server, bombs):
 def test_redirect_loop_is_too_many_redirects(http_server):
     url = http_server.route("/loop", status=302, headers={"Location": "/loop"}, body=b"")
 
-    result = probe(url, "ok", CONFIG)
+    result = probe(Pulse(url, "ok"), CONFIG)
 
     assert result.reason == "too_many_redirects"
     assert result.http_status == 302
@@ -592,7 +752,7 @@ def test_zero_redirects_allowed_refuses_the_first(http_server):
     url = http_server.route("/hop", status=307, headers={"Location": "/target"}, body=b"")
     config = ProbeConfig(read_timeout=0.5, max_redirects=0, allow_private_targets=True)
 
-    assert probe(url, "ok", config).reason == "too_many_redirects"
+    assert probe(Pulse(url, "ok"), config).reason == "too_many_redirects"
     assert http_server.requests_to("/target") == []
 
 
@@ -602,7 +762,7 @@ def test_zero_redirects_allowed_refuses_the_first(http_server):
 def test_redirect_to_a_non_http_url_is_not_followed(http_server, location):
     url = http_server.route("/hop", status=302, headers={"Location": location}, body=b"")
 
-    result = probe(url, "ok", CONFIG)
+    result = probe(Pulse(url, "ok"), CONFIG)
 
     assert result.reason == "http_status"
     assert result.http_status == 302
@@ -611,7 +771,7 @@ def test_redirect_to_a_non_http_url_is_not_followed(http_server, location):
 def test_redirect_without_location_is_an_http_status_failure(http_server):
     url = http_server.route("/hop", status=302, body=b"")
 
-    assert probe(url, "ok", CONFIG).reason == "http_status"
+    assert probe(Pulse(url, "ok"), CONFIG).reason == "http_status"
 
 
 # --- private targets ---
@@ -621,7 +781,7 @@ def test_redirect_without_location_is_an_http_status_failure(http_server):
 def test_private_target_is_refused_by_default_without_a_request(http_server, host):
     http_server.route("/health", body=b"ok")
 
-    result = probe(f"http://{host}:{http_server.port}/health", "ok", ProbeConfig())
+    result = probe(Pulse(f"http://{host}:{http_server.port}/health", "ok"), ProbeConfig())
 
     assert result.ok is False
     assert result.reason == "private_target"
@@ -633,7 +793,7 @@ def test_private_target_is_refused_by_default_without_a_request(http_server, hos
 def test_private_target_is_probed_when_allowed(http_server):
     url = http_server.route("/health", body=b"ok")
 
-    assert probe(url, "ok", ProbeConfig(allow_private_targets=True)).ok
+    assert probe(Pulse(url, "ok"), ProbeConfig(allow_private_targets=True)).ok
 
 
 def test_redirect_to_a_private_address_is_refused(http_server, monkeypatch):
@@ -647,7 +807,7 @@ def test_redirect_to_a_private_address_is_refused(http_server, monkeypatch):
         "/hop", status=302, headers={"Location": f"http://127.0.0.2:{http_server.port}/x"}, body=b""
     )
 
-    result = probe(url, "ok", PUBLIC_ONLY)
+    result = probe(Pulse(url, "ok"), PUBLIC_ONLY)
 
     assert result.reason == "private_target"
     assert "127.0.0.2" in result.detail

@@ -18,6 +18,8 @@ from pulse_echo.pulse import (
     validate_url,
 )
 
+from tests.helpers import BAD_PULSE_FIELDS, PULSE_NOW
+
 
 def pulse_bytes(document: object) -> bytes:
     return json.dumps(document, ensure_ascii=False).encode("utf-8")
@@ -128,7 +130,7 @@ def test_invalid_url_in_a_pulse_names_the_url():
 
 # --- pulse version 2 (docs/DESIGN.md §2b) ---
 
-NOW = datetime(2026, 1, 1, 10, 0, tzinfo=timezone.utc)
+NOW = PULSE_NOW
 
 
 def parse(document: dict) -> Pulse:
@@ -236,60 +238,7 @@ def test_a_pause_of_exactly_seven_days_is_accepted():
     assert parse({"pause_until": "2026-01-08T10:00:00Z"}).paused_at(NOW)
 
 
-@pytest.mark.parametrize(
-    ("document", "field", "message"),
-    [
-        ({"body": "ok"}, "body", 'needs a "url"'),
-        ({"contains": "ok"}, "contains", 'needs a "url"'),
-        ({"status": 200}, "status", 'needs a "url"'),
-        ({"max_response_ms": 500}, "max_response_ms", 'needs a "url"'),
-        ({"url": ""}, "url", "empty"),
-        ({"url": 7}, "url", "must be a string, not a number"),
-        ({"url": "ftp://h.example/"}, "url", "scheme 'ftp'"),
-        ({"url": "https://h.example/", "body": 1}, "body", "must be a string, not a number"),
-        ({"url": "https://h.example/", "body": "\ud800"}, "body", "lone surrogate"),
-        ({"url": "https://h.example/", "contains": []}, "contains", "empty list"),
-        ({"url": "https://h.example/", "contains": ""}, "contains", "empty string"),
-        ({"url": "https://h.example/", "contains": ["ok", ""]}, "contains", "empty string"),
-        ({"url": "https://h.example/", "contains": ["ok", 1]}, "contains", "list of strings"),
-        ({"url": "https://h.example/", "contains": {"a": 1}}, "contains", "list of strings"),
-        ({"url": "https://h.example/", "contains": ["\udfff"]}, "contains", "lone surrogate"),
-        ({"url": "https://h.example/", "status": "200"}, "status", "HTTP status"),
-        ({"url": "https://h.example/", "status": 99}, "status", "HTTP status"),
-        ({"url": "https://h.example/", "status": 600}, "status", "HTTP status"),
-        ({"url": "https://h.example/", "status": 200.0}, "status", "HTTP status"),
-        ({"url": "https://h.example/", "status": True}, "status", "HTTP status"),
-        ({"url": "https://h.example/", "status": []}, "status", "empty list"),
-        ({"url": "https://h.example/", "status": [200, "401"]}, "status", "HTTP status"),
-        ({"url": "https://h.example/", "max_response_ms": 0}, "max_response_ms", "from 1 to 900,000"),
-        ({"url": "https://h.example/", "max_response_ms": -5}, "max_response_ms", "from 1 to 900,000"),
-        ({"url": "https://h.example/", "max_response_ms": 1.5}, "max_response_ms", "integer"),
-        ({"url": "https://h.example/", "max_response_ms": 900_001}, "max_response_ms", "from 1 to 900,000"),
-        ({"url": "https://h.example/", "max_response_ms": "800"}, "max_response_ms", "integer"),
-        ({"stale_after_minutes": 0}, "stale_after_minutes", "above 0"),
-        ({"stale_after_minutes": -1}, "stale_after_minutes", "above 0"),
-        ({"stale_after_minutes": 525_601}, "stale_after_minutes", "at most 525,600"),
-        ({"stale_after_minutes": "15"}, "stale_after_minutes", "number of minutes"),
-        ({"stale_after_minutes": True}, "stale_after_minutes", "number of minutes"),
-        ({"stale_after_minutes": 1e-12}, "stale_after_minutes", "number of minutes"),
-        ({"result": "failed"}, "result", '"ok" or "fail"'),
-        ({"result": "FAIL"}, "result", '"ok" or "fail"'),
-        ({"result": False}, "result", '"ok" or "fail"'),
-        ({"message": 12}, "message", "must be a string"),
-        ({"message": ["a"]}, "message", "must be a string"),
-        ({"message": "half \ud83d"}, "message", "lone surrogate"),
-        ({"exit_code": "2"}, "exit_code", "integer"),
-        ({"exit_code": 2.5}, "exit_code", "integer"),
-        ({"exit_code": 2**40}, "exit_code", "integer"),
-        ({"exit_code": True}, "exit_code", "integer"),
-        ({"duration_seconds": -1}, "duration_seconds", ">= 0"),
-        ({"duration_seconds": "3"}, "duration_seconds", ">= 0"),
-        ({"pause_until": "tomorrow"}, "pause_until", "ISO 8601"),
-        ({"pause_until": "2026-01-01T11:00:00"}, "pause_until", "ISO 8601"),
-        ({"pause_until": 1767261600}, "pause_until", "must be a string"),
-        ({"pause_until": "2026-01-08T10:00:01Z"}, "pause_until", "more than 7 days ahead"),
-    ],
-)
+@pytest.mark.parametrize(("document", "field", "message"), BAD_PULSE_FIELDS)
 def test_every_bad_value_of_every_field_is_a_pulse_error_naming_the_field(document, field, message):
     with pytest.raises(PulseError, match=re.escape(message)) as error:
         parse(document)

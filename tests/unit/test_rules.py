@@ -277,7 +277,7 @@ def test_events_are_ordered_down_still_down_up_then_by_host() -> None:
         (EVENT_STILL_DOWN, "z-still"),
         (EVENT_UP, "c-up"),
     ]
-    assert result.counts() == {"up": 2, "down": 3, "new": 0}
+    assert result.counts() == {"up": 2, "down": 3, "new": 0, "paused": 0}
     assert result.event_counts() == {"down": 2, "still_down": 1, "up": 1}
 
 
