@@ -16,7 +16,7 @@ from their deployed zips. The walk-through: docs/local.md.
                                                the bucket's notification says
     python tools/local.py invoke check_result [--test-alert] [--function NAME]
                                                a scheduled run (or the test alert) of check_result
-    python tools/local.py tool pulse-status|pulse-forget ARGS...
+    python tools/local.py tool pulse-status|pulse-pause|pulse-forget ARGS...
                                                an operator tool, on the emulator and its clock
     python tools/local.py clock [+DURATION]    show the emulator's time, or move it forward
                                                (+20m, +2h, +90s; a bare number is minutes)
@@ -404,7 +404,7 @@ def parser() -> argparse.ArgumentParser:
     )
     # Only for --help: main() passes everything after `terraform` (`tool`) on as it is.
     commands.add_parser("terraform", help="run Terraform here with the offline configuration")
-    commands.add_parser("tool", help="run pulse-status or pulse-forget on the emulator and its clock")
+    commands.add_parser("tool", help="run an operator tool (pulse-status...) on the emulator and its clock")
     command = commands.add_parser("serve", help="a webhook receiver and a health URL, in the foreground")
     command.add_argument("--port", type=int, default=DEFAULT_SERVE_PORT)
     command.set_defaults(run=serve)

@@ -58,7 +58,7 @@ def test_the_emulator_outlives_up_until_down_and_leaves_no_process(tmp_path: Pat
         (["clock"], "no emulator is running: start it with"),
         (["invoke", "check_result"], "no emulator is running"),
         (["terraform"], "name a Terraform command"),
-        (["tool", "pulse-nothing"], "name an operator tool: pulse-forget, pulse-status"),
+        (["tool", "pulse-nothing"], "name an operator tool: pulse-forget, pulse-pause, pulse-status"),
     ],
 )
 def test_without_an_emulator_each_command_says_what_to_do_in_one_line(
