@@ -20,10 +20,13 @@ $(STAMP): requirements-dev.txt
 
 venv: $(STAMP) ## create .venv with the pinned dev dependencies
 
-build: ## build the Lambda zips under build/ (byte-reproducible; needs only python3)
-	$(PYTHON) tools/build_zips.py build
+# dist/ is committed: every module source (git::, registry, path) deploys it with no build
+# step. The test targets do not rebuild it: tests/unit/test_build_zips.py fails when it is
+# not a build of lambda_src, so a stale dist/ cannot be committed unnoticed.
+build: ## rebuild the committed Lambda zips in dist/ after changing lambda_src (then commit dist/)
+	$(PYTHON) tools/build_zips.py
 
-test: $(STAMP) build lint test-urllib3-1.26 ## the whole suite: lint, unit and end-to-end tests (sets everything up)
+test: $(STAMP) lint test-urllib3-1.26 ## the whole suite: lint, unit and end-to-end tests (sets everything up)
 	$(PY) -m pytest
 
 VENV_U126 := .venv-urllib3-1.26
@@ -35,10 +38,10 @@ $(VENV_U126)/.installed: requirements-urllib3-1.26.txt
 test-urllib3-1.26: $(VENV_U126)/.installed ## the probe and webhook tests again on urllib3 1.26.x (older Lambda runtimes)
 	$(VENV_U126)/bin/python -m pytest -p no:cacheprovider tests/unit/test_probe.py tests/unit/test_webhook.py
 
-unit: $(STAMP) build ## unit tests only
+unit: $(STAMP) ## unit tests only
 	$(PY) -m pytest tests/unit
 
-e2e: $(STAMP) build ## end-to-end tests only (real Terraform and hashicorp/aws 5.100.0 against the local emulator)
+e2e: $(STAMP) ## end-to-end tests only (real Terraform and hashicorp/aws 5.100.0 against the local emulator)
 	$(PY) -m pytest tests/e2e
 
 # checkov pins an old `packaging` that conflicts with pytest 9: its own venv.
@@ -52,9 +55,9 @@ $(VENV_CHECKOV)/.installed: requirements-checkov.txt
 # BC_SKIP_MAPPING and --skip-download keep checkov offline.
 CHECKOV_FLAGS := --directory . --framework terraform --skip-download --compact --quiet \
 	--skip-path '\.toolchain' --skip-path '\.venv' --skip-path '\.terraform' \
-	--skip-path tests --skip-path examples --skip-path build
+	--skip-path tests --skip-path examples --skip-path build --skip-path dist
 
-lint: $(STAMP) $(VENV_CHECKOV)/.installed ## ruff, terraform fmt -check and validate (module, example; 5.100.0), checkov
+lint: $(STAMP) $(VENV_CHECKOV)/.installed ## ruff, terraform fmt -check and validate (module, examples; 5.100.0), checkov
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(PY) tools/tf.py lint
@@ -74,6 +77,6 @@ demo: $(STAMP) build ## the main job, end to end, on a local AWS emulator (40 st
 bench: $(STAMP) build ## benchmarks: scale, cold start, time to alert, cost (not part of test)
 	$(PY) bench/run.py
 
-clean: ## remove build output, the virtual environments and the toolchain cache
+clean: ## remove the virtual environments, the toolchain cache and local state (not the committed dist/)
 	rm -rf build $(VENV) .venv-* .toolchain .pytest_cache .ruff_cache .terraform.lock.hcl bench/results.json
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -65,5 +65,5 @@ resource "aws_cloudwatch_metric_alarm" "this" {
   treat_missing_data  = each.value.missing
   alarm_actions       = local.alarm_actions
   ok_actions          = local.alarm_actions
-  tags                = var.tags
+  tags                = local.tags
 }

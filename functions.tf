@@ -116,7 +116,7 @@ resource "aws_cloudwatch_log_group" "this" {
 
   name              = "/aws/lambda/${each.value}"
   retention_in_days = var.log_retention_days
-  tags              = var.tags
+  tags              = local.tags
 }
 
 resource "aws_lambda_function" "this" {
@@ -139,7 +139,7 @@ resource "aws_lambda_function" "this" {
   memory_size                    = each.value.memory_size
   timeout                        = each.value.timeout
   reserved_concurrent_executions = each.value.reserved_concurrent_executions
-  tags                           = var.tags
+  tags                           = local.tags
 
   environment {
     variables = each.value.environment
@@ -156,7 +156,7 @@ resource "aws_lambda_function" "this" {
   lifecycle {
     precondition {
       condition     = fileexists(each.value.package)
-      error_message = "The Lambda package ${each.value.package} does not exist: run `make build` in the pulse-echo repository (or set lambda_package_dir to where the zips are)."
+      error_message = "The Lambda package ${each.value.package} does not exist: set lambda_package_dir to the directory holding check_echo.zip and check_result.zip (the module's own are in its dist/; `make build` in a checkout writes them there)."
     }
     precondition {
       condition     = alltrue([for check in each.value.preconditions : check.condition])

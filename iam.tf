@@ -33,7 +33,7 @@ resource "aws_iam_role" "this" {
   name               = local.function_names[each.key]
   description        = each.value
   assume_role_policy = data.aws_iam_policy_document.lambda_assume_role.json
-  tags               = var.tags
+  tags               = local.tags
 }
 
 data "aws_iam_policy_document" "check_echo" {

@@ -6,7 +6,7 @@
 # and alerts a webhook. Layout and environment: docs/internals.md.
 #
 # The module by concern, as terraform-aws-modules/terraform-aws-lambda splits it:
-#   main.tf       shared locals, the bucket and its notification, the schedule
+#   main.tf       shared locals, the one-prefix check, the bucket and its notification, the schedule
 #   functions.tf  the two functions: log groups, functions, invoke permissions and configs
 #   iam.tf        the functions' roles and policies, the hosts' pulse writer policy
 #   alarms.tf     CloudWatch alarms that watch the watcher
@@ -21,7 +21,9 @@ data "aws_partition" "current" {}
 data "aws_caller_identity" "current" {}
 
 locals {
-  package_dir      = var.lambda_package_dir != null ? var.lambda_package_dir : "${path.module}/build"
+  # dist/ holds the committed zips (`make build` writes them), so any module source deploys
+  # with no build step.
+  package_dir      = var.lambda_package_dir != null ? var.lambda_package_dir : "${path.module}/dist"
   check_echo_zip   = "${local.package_dir}/check_echo.zip"
   check_result_zip = "${local.package_dir}/check_result.zip"
 
@@ -31,6 +33,11 @@ locals {
     check_echo   = "${var.name_prefix}-check-echo"
     check_result = "${var.name_prefix}-check-result"
   }
+
+  # Every taggable resource carries its instance's bucket, which tells instances apart
+  # (see "One name_prefix, one instance" below).
+  instance_tag_key = "pulse-echo:bucket"
+  tags             = merge(var.tags, { (local.instance_tag_key) = var.bucket_name })
 
   account_id = data.aws_caller_identity.current.account_id
   partition  = data.aws_partition.current.partition
@@ -76,6 +83,35 @@ locals {
 }
 
 # -----------------------------------------------------------------------------
+# One name_prefix, one instance
+# -----------------------------------------------------------------------------
+# A second instance with the same name_prefix would take over the first's functions,
+# roles and schedule rule (EventBridge's PutRule updates a rule of the same name). IAM
+# role names are unique in the whole account (every region, case-insensitive), so a role
+# with our name tagged with another bucket belongs to another instance: the plan stops
+# (the precondition on the bucket). Roles without the tag (instances from before the
+# tag, anything else) are not counted; docs/deployment.md says what is left undetected.
+
+data "aws_iam_roles" "same_name" {
+  name_regex = "(?i)^${var.name_prefix}-check-(echo|result)$"
+}
+
+data "aws_iam_role" "same_name" {
+  for_each = data.aws_iam_roles.same_name.names
+
+  name = each.value
+}
+
+locals {
+  # role name -> the bucket of the other instance that owns it
+  other_instance_roles = {
+    for name, role in data.aws_iam_role.same_name :
+    name => role.tags[local.instance_tag_key]
+    if try(role.tags[local.instance_tag_key], var.bucket_name) != var.bucket_name
+  }
+}
+
+# -----------------------------------------------------------------------------
 # Bucket
 # -----------------------------------------------------------------------------
 
@@ -87,7 +123,14 @@ resource "aws_s3_bucket" "this" {
   #checkov:skip=CKV2_AWS_61:No lifecycle rule: every object is overwritten in place, one per host and prefix, so nothing accumulates.
   bucket        = var.bucket_name
   force_destroy = var.force_destroy
-  tags          = var.tags
+  tags          = local.tags
+
+  lifecycle {
+    precondition {
+      condition     = length(local.other_instance_roles) == 0
+      error_message = "The name_prefix \"${var.name_prefix}\" is already used in this account by the pulse-echo instance of bucket ${join(", ", distinct(values(local.other_instance_roles)))} (IAM role ${join(", ", sort(keys(local.other_instance_roles)))}, tag ${local.instance_tag_key}): set a name_prefix of its own for this instance (bucket ${var.bucket_name}). With one prefix, two instances would take over each other's functions, roles and schedule (docs/deployment.md, \"Several instances in one account\")."
+    }
+  }
 }
 
 resource "aws_s3_bucket_public_access_block" "this" {
@@ -152,7 +195,7 @@ resource "aws_cloudwatch_event_rule" "schedule" {
   name                = local.function_names["check_result"]
   description         = "pulse-echo: runs check_result (${var.check_schedule_expression})"
   schedule_expression = var.check_schedule_expression
-  tags                = var.tags
+  tags                = local.tags
 }
 
 resource "aws_cloudwatch_event_target" "check_result" {

@@ -104,7 +104,7 @@ variable "name_prefix" {
 
 variable "tags" {
   type        = map(string)
-  description = "Tags applied to every taggable resource (bucket, functions, roles, log groups, schedule rule, alarms)."
+  description = "Tags applied to every taggable resource (bucket, functions, roles, log groups, schedule rule, alarms). The module adds pulse-echo:bucket = bucket_name to them, which tells two instances apart."
   default     = {}
   nullable    = false
 }
@@ -118,7 +118,7 @@ variable "force_destroy" {
 
 variable "lambda_package_dir" {
   type        = string
-  description = "Directory holding check_echo.zip and check_result.zip. null means the module's own build/ directory, which `make build` fills."
+  description = "Directory holding check_echo.zip and check_result.zip. null (the default) deploys the module's own dist/ directory: the zips committed with each release, so no build step is needed. Set it only to deploy zips you built yourself (`python3 tools/build_zips.py DIR`)."
   default     = null
 }
 

@@ -2,7 +2,7 @@
 
 Usage: python bench/coldstart.py [--runs 7] [--json]
 
-For each function zip under ``build/`` (``make build``), and for each of two
+For each function zip under ``dist/`` (``make build``), and for each of two
 layouts:
 
 - ``zip``: the zip itself on ``PYTHONPATH`` (Python's zipimport);
@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-BUILD = ROOT / "build"
+BUILD = ROOT / "dist"
 FUNCTIONS = ("check_echo", "check_result")
 IMPORT_TARGET_MS = 150.0
 ZIP_TARGET_BYTES = 100 * 1024
@@ -110,7 +110,7 @@ def handler_import_us(
 
 
 def ensure_zips(build: Path = BUILD) -> Path:
-    """Return a directory holding both zips: ``build/`` if complete, else a fresh build in a temp dir."""
+    """Return a directory holding both zips: ``dist/`` if complete, else a fresh build in a temp dir."""
     if all((build / f"{name}.zip").exists() for name in FUNCTIONS):
         return build
     sys.path.insert(0, str(ROOT / "tools"))

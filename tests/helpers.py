@@ -279,13 +279,21 @@ def cli_env(
 def run_cli(name: str, args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     """Run ``scripts/<name>`` by its path, as a user would (its shebang, the venv's python
     first on PATH), with stdin not a terminal (/dev/null)."""
+    return run_command([str(SCRIPTS / name), *args], env)
+
+
+def run_command(
+    argv: list[str], env: dict[str, str], cwd: Path | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """Run a command with stdin not a terminal (/dev/null); its exit status and text output."""
     return subprocess.run(
-        [str(SCRIPTS / name), *args],
+        argv,
         env=env,
+        cwd=cwd,
         stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=timeout,
         check=False,
     )
 

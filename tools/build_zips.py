@@ -1,6 +1,6 @@
 """Build the two Lambda function zips, byte-reproducibly.
 
-Usage: python tools/build_zips.py [OUT_DIR]   (default: build/)
+Usage: python tools/build_zips.py [OUT_DIR]   (default: dist/, the module's package directory)
 
 Each zip holds its function's package and the shared ``pulse_echo`` package
 (PACKAGES below), every ``.py`` file of them and nothing else. Entries are sorted, timestamps fixed at
@@ -8,6 +8,13 @@ Each zip holds its function's package and the shared ``pulse_echo`` package
 compression level fixed, so two builds of the same source give the same
 bytes and Terraform's ``source_code_hash`` changes only when the code does.
 Writes are atomic (temporary file, then rename).
+
+The zips under dist/ are committed, so that every module source (a ``git::`` URL, a
+registry, a path) plans and applies with no build step. A zip whose entries (names,
+contents, dates, modes: ``unpacked()``) are those of the fresh build is left as it is:
+another zlib may compress the same entries to other bytes, and rewriting the committed
+zip then would change its hash, and every deployment's code, for nothing.
+tests/unit/test_build_zips.py fails when a committed zip's entries differ from a fresh build.
 """
 
 from __future__ import annotations
@@ -22,6 +29,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE = ROOT / "lambda_src"
+DIST = ROOT / "dist"
+"""The module's default package directory (``lambda_package_dir`` = null): committed zips."""
 SHARED = "pulse_echo"
 
 # function name -> the packages of lambda_src/ in its zip: its own and the shared one
@@ -50,8 +59,25 @@ def zip_entries(function: str) -> list[str]:
     return sorted(entries)
 
 
+ZipEntry = tuple[str, tuple[int, ...], int, bytes]
+"""One entry of a zip as it unpacks: name, date and time, external attributes (mode), contents."""
+
+
+def unpacked(path: Path) -> list[ZipEntry]:
+    """What ``path`` unpacks to, entry by entry in archive order (compression aside); an empty
+    list for a file that is not a zip."""
+    if not zipfile.is_zipfile(path):
+        return []
+    with zipfile.ZipFile(path) as archive:
+        return [
+            (info.filename, info.date_time, info.external_attr, archive.read(info))
+            for info in archive.infolist()
+        ]
+
+
 def build_zip(function: str, out_dir: Path) -> Path:
-    """Write ``<out_dir>/<function>.zip`` and return its path.
+    """Write ``<out_dir>/<function>.zip`` and return its path; an existing zip with the same
+    entries (see ``unpacked``) is kept as it is.
 
     Raises FileNotFoundError when a package is missing.
     """
@@ -68,8 +94,9 @@ def build_zip(function: str, out_dir: Path) -> Path:
                 info.create_system = 3  # unix, whatever the build host is
                 info.compress_type = zipfile.ZIP_DEFLATED
                 archive.writestr(info, data, compresslevel=9)
-        os.chmod(tmp_name, 0o644)
-        os.replace(tmp_name, target)
+        if not (target.is_file() and unpacked(target) == unpacked(Path(tmp_name))):
+            os.chmod(tmp_name, 0o644)
+            os.replace(tmp_name, target)
     finally:
         if os.path.exists(tmp_name):
             os.unlink(tmp_name)
@@ -82,7 +109,7 @@ def code_sha256(path: Path) -> str:
 
 
 def main(argv: list[str]) -> int:
-    out_dir = Path(argv[1]) if len(argv) > 1 else ROOT / "build"
+    out_dir = Path(argv[1]) if len(argv) > 1 else DIST
     for function in sorted(PACKAGES):
         path = build_zip(function, out_dir)
         print(

@@ -54,7 +54,7 @@ from tools.httpserver import LocalHttpServer, start_http_server  # noqa: E402
 from tools.lambda_service import DeployedFunction, PulseRouter, scheduled_event  # noqa: E402
 
 BUCKET = "pulse-echo-demo"
-BUILD_DIR = ROOT / "build"
+PACKAGE_DIR = ROOT / "dist"  # the module's own zips, as every user deploys them
 WEBHOOK_PATH = "/slack"
 TEXT_PLAIN = {"Content-Type": "text/plain; charset=utf-8"}
 STALE_AFTER_MINUTES = 15  # the module's defaults: the demo shows them, not settings made for it
@@ -135,7 +135,7 @@ class Demo:
         # deployed code and the code run here differ.
         self.package_dir.mkdir()
         for name in ("check_echo", "check_result"):
-            shutil.copyfile(BUILD_DIR / f"{name}.zip", self.package_dir / f"{name}.zip")
+            shutil.copyfile(PACKAGE_DIR / f"{name}.zip", self.package_dir / f"{name}.zip")
         self.emulator = tf.Emulator(log_path=self.workdir / "moto_server.log")
         self.emulator.start()  # assigned first: a Ctrl-C while it starts still stops it
         say(f"AWS emulator (moto) listening on {self.emulator.endpoint}; nothing here reaches real AWS.")
@@ -434,9 +434,9 @@ class Demo:
 
 def main() -> int:
     print(INTRO, flush=True)
-    missing = [name for name in ("check_echo", "check_result") if not (BUILD_DIR / f"{name}.zip").is_file()]
+    missing = [name for name in ("check_echo", "check_result") if not (PACKAGE_DIR / f"{name}.zip").is_file()]
     if missing:
-        print(f"build/{missing[0]}.zip is missing: run `make demo` (it builds them)", file=sys.stderr)
+        print(f"dist/{missing[0]}.zip is missing: run `make demo` (it builds them)", file=sys.stderr)
         return 1
     signal.signal(signal.SIGINT, on_sigint)
     workdir = Path(tempfile.mkdtemp(prefix="pulse-echo-demo-"))
@@ -458,7 +458,7 @@ def main() -> int:
             shutil.rmtree(workdir, ignore_errors=True)
     if status == 0:
         print(flush=True)
-        say("Done. To use the module from your own Terraform, see the README (Usage).")
+        say("Done. The same from a root module of your own: docs/local.md; on AWS: the README (Usage).")
     return status
 
 

@@ -1,10 +1,11 @@
 """The local AWS emulator of the tests and ``make demo``, with a clock they move.
 
 ``Emulator``: ``moto_server`` on a free 127.0.0.1 port, started and waited
-for until it answers, stopped (and reaped) on ``stop()`` / context exit. Two
+for until it answers, stopped (and reaped) on ``stop()`` / context exit. Three
 changes to moto, made by its bootstrap (_MOTO_BOOTSTRAP): IAM's rule for
-condition keys a request lacks, and a clock that ``shift_clock`` moves
-forward. ``tools.tf`` re-exports ``Emulator`` (the harness's public name).
+condition keys a request lacks, a clock that ``shift_clock`` moves
+forward, and IAM's ListServiceSpecificCredentials. ``tools.tf`` re-exports
+``Emulator`` (the harness's public name).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ DUMMY_CREDENTIALS = {
 }
 
 
-# Two changes to moto_server, made by this bootstrap before it starts:
+# Three changes to moto_server, made by this bootstrap before it starts:
 #
 # 1. Bucket-policy conditions. moto 5.2 evaluates bucket policies on object
 #    requests but supplies no condition keys, and it treats a condition on a
@@ -52,6 +53,12 @@ DUMMY_CREDENTIALS = {
 #    ``{"shift_seconds": N}`` shifts it before it answers, so the next request
 #    already sees the new time; ``GET`` reads it. Monotonic clocks (timeouts)
 #    are untouched.
+#
+# 3. IAM ListServiceSpecificCredentials, which moto 5.2 does not implement (it
+#    answers 500). The AWS provider calls it to destroy an aws_iam_user with
+#    force_destroy (examples/hosts) and retries a 500 for minutes. No
+#    user here has such credentials: the answer is an empty list, or
+#    NoSuchEntity for an unknown user, as AWS gives.
 _MOTO_BOOTSTRAP = """
 import json, sys, time
 import time_machine
@@ -67,6 +74,15 @@ def is_action_permitted(self, action, resource="*", principal=None, incoming_con
     return _is_action_permitted(self, action, resource, principal, incoming_condition_values)
 
 ac.IAMPolicyStatement.is_action_permitted = is_action_permitted
+
+from moto.core.responses import ActionResult
+from moto.iam.responses import IamResponse
+
+def list_service_specific_credentials(self):
+    self.backend.get_user(self._get_param("UserName"))  # NoSuchEntity, as AWS
+    return ActionResult({"ServiceSpecificCredentials": []})
+
+IamResponse.list_service_specific_credentials = list_service_specific_credentials
 
 CLOCK_PATH = sys.argv.pop(1)
 traveller = time_machine.travel(time.time(), tick=True).start()

@@ -23,7 +23,8 @@ class Route:
 
     ``responses`` is consumed in order, the last one repeating; each is
     (status, headers, body). ``delay`` seconds are slept before answering;
-    ``handler`` overrides everything and writes the response itself.
+    ``handler`` overrides everything and writes the response itself (the request's body,
+    already read, is its ``request_body``).
     """
 
     responses: list[tuple[int, dict[str, str], bytes]]
@@ -103,6 +104,7 @@ def _make_handler(server: LocalHttpServer) -> type[BaseHTTPRequestHandler]:
             if route.delay:
                 time.sleep(route.delay)
             if route.handler is not None:
+                self.request_body = body  # already read: the handler finds it here
                 route.handler(self)
                 return
             status, headers, payload = route.responses[index]
@@ -142,10 +144,10 @@ class _QuietServer(ThreadingHTTPServer):
         super().handle_error(request, client_address)
 
 
-def start_http_server() -> tuple[LocalHttpServer, Callable[[], None]]:
-    """Start a server on 127.0.0.1:<free port>; return it and the function that stops it."""
-    state = LocalHttpServer(host="127.0.0.1", port=0)
-    httpd = _QuietServer(("127.0.0.1", 0), _make_handler(state))
+def start_http_server(port: int = 0) -> tuple[LocalHttpServer, Callable[[], None]]:
+    """Start a server on 127.0.0.1:``port`` (0: a free one); return it and the function that stops it."""
+    state = LocalHttpServer(host="127.0.0.1", port=port)
+    httpd = _QuietServer(("127.0.0.1", port), _make_handler(state))
     httpd.daemon_threads = True
     state.port = httpd.server_address[1]
     thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)

@@ -22,7 +22,7 @@ the AWS provider is HashiCorp's hashicorp/aws 5.100.0 release, what users run
 
 Command line (used by ``make lint``):
 
-    python tools/tf.py lint     terraform fmt -check and validate of the module and examples/complete
+    python tools/tf.py lint     terraform fmt -check and validate of the module and every example
     python tools/tf.py fmt      terraform fmt of the same files
     python tools/tf.py setup    only write the CLI config (and say where the provider comes from)
 """
@@ -448,9 +448,15 @@ def warnings(output: str) -> list[str]:
     return [line for line in lines if line.startswith("Warning:")]
 
 
-# --- lint: fmt -check and validate of the module and the example ---
+# --- lint: fmt -check and validate of the module and the examples ---
 
-EXAMPLE_DIR = ROOT / "examples" / "complete"
+EXAMPLES_DIR = ROOT / "examples"
+
+
+def example_dirs() -> list[Path]:
+    """Every example root module: each directory of examples/ that holds .tf files."""
+    return sorted(path for path in EXAMPLES_DIR.iterdir() if path.is_dir() and any(path.glob("*.tf")))
+
 
 # Without a mirror, init would take the newest release the constraints allow
 # (6.x for the example's ">= 5.0"); this override file pins the tested one.
@@ -468,26 +474,31 @@ _PROVIDER_PIN_OVERRIDE = f"""terraform {{
 """
 
 
-def _copy_for_validate(workdir: Path, pin: bool) -> tuple[Path, Path]:
-    """Copy the module's top-level files and examples/complete under ``workdir`` (the
-    example two levels below the module, so ``source = "../../"`` still finds it)."""
+def _copy_for_validate(workdir: Path, pin: bool) -> tuple[Path, list[Path]]:
+    """Copy the module's top-level files and every example under ``workdir`` (each example
+    two levels below the module, so ``source = "../../"`` still finds it); return the
+    module's copy and the examples' copies."""
     module = workdir / "module"
-    example = module / "examples" / "complete"
-    example.mkdir(parents=True)
+    module.mkdir(parents=True)
     for file in ROOT.iterdir():
         if file.is_file() and not file.name.startswith("."):
             shutil.copyfile(file, module / file.name)
-    for file in EXAMPLE_DIR.iterdir():
-        if file.is_file():
-            shutil.copyfile(file, example / file.name)
+    examples = []
+    for source in example_dirs():
+        example = module / "examples" / source.name
+        example.mkdir(parents=True)
+        for file in source.iterdir():
+            if file.is_file():
+                shutil.copyfile(file, example / file.name)
+        examples.append(example)
     if pin:
-        for directory in (module, example):
+        for directory in (module, *examples):
             (directory / "zz_provider_pin_override.tf").write_text(_PROVIDER_PIN_OVERRIDE, encoding="utf-8")
-    return module, example
+    return module, examples
 
 
 def lint(toolchain_dir: Path = TOOLCHAIN_DIR) -> list[str]:
-    """Run ``fmt -check`` and ``validate`` on the module and examples/complete; return problems.
+    """Run ``fmt -check`` and ``validate`` on the module and every example; return problems.
 
     Validates copies in a temporary directory, so concurrent runs do not share
     a ``.terraform/`` and the repository gets no lock file. A warning counts
@@ -497,13 +508,14 @@ def lint(toolchain_dir: Path = TOOLCHAIN_DIR) -> list[str]:
     fix = "run: .venv/bin/python tools/tf.py fmt"
     for path in Terraform(ROOT, toolchain_dir=toolchain_dir).fmt_check(recursive=False):
         problems.append(f"terraform fmt: {path} is not formatted ({fix})")
-    for path in Terraform(EXAMPLE_DIR, toolchain_dir=toolchain_dir).fmt_check(recursive=True):
-        problems.append(f"terraform fmt: examples/complete/{path} is not formatted ({fix})")
+    for path in Terraform(EXAMPLES_DIR, toolchain_dir=toolchain_dir).fmt_check(recursive=True):
+        problems.append(f"terraform fmt: examples/{path} is not formatted ({fix})")
 
     pin = provider_mirror() is None
     with tempfile.TemporaryDirectory(prefix="pulse-echo-validate-") as workdir:
-        module, example = _copy_for_validate(Path(workdir), pin)
-        for label, directory in (("module", module), ("examples/complete", example)):
+        module, examples = _copy_for_validate(Path(workdir), pin)
+        roots = [("module", module)] + [(f"examples/{example.name}", example) for example in examples]
+        for label, directory in roots:
             terraform = Terraform(directory, toolchain_dir=toolchain_dir)
             try:
                 terraform.init()
@@ -516,7 +528,7 @@ def lint(toolchain_dir: Path = TOOLCHAIN_DIR) -> list[str]:
 def fmt_all() -> list[str]:
     """``terraform fmt`` the module and examples; return the rewritten files."""
     changed = Terraform(ROOT).fmt(recursive=False)
-    changed += [f"examples/complete/{p}" for p in Terraform(EXAMPLE_DIR).fmt(recursive=True)]
+    changed += [f"examples/{p}" for p in Terraform(EXAMPLES_DIR).fmt(recursive=True)]
     return changed
 
 

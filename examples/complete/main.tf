@@ -1,5 +1,5 @@
-# A complete root module: copy this directory, set the variables, then
-#   make build          # in the pulse-echo repository: build/check_echo.zip, build/check_result.zip
+# A complete root module: copy this directory, point `source` at the module (a
+# git:: URL with ?ref=<release>, or a path), set the variables, then
 #   terraform init && terraform apply
 # It configures the provider (the module configures none) and shows every
 # optional feature; drop what you do not need.

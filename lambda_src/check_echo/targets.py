@@ -62,7 +62,8 @@ def check_public_target(url: str) -> None:
             named = host if str(address) == host else f"{host} resolves to {address}, which"
             raise ProbeFailure(
                 reasons.PRIVATE_TARGET,
-                f"{named} is not a public address; set ALLOW_PRIVATE_TARGETS=true to probe internal services",
+                f"{named} is not a public address; to probe internal services, set the module input "
+                "allow_private_targets = true (ALLOW_PRIVATE_TARGETS)",
             )
 
 

@@ -229,9 +229,21 @@ def render_slack(
     username: str | None = None,
     icon_emoji: str | None = None,
 ) -> dict[str, object]:
-    """The Slack incoming-webhook payload: ``text``, plus ``channel``, ``username`` and
-    ``icon_emoji`` only when given (a webhook posts to its own channel by default)."""
-    payload: dict[str, object] = {"text": render_slack_text(alert)}
+    """The Slack incoming-webhook payload of an alert (see slack_payload)."""
+    return slack_payload(render_slack_text(alert), channel=channel, username=username, icon_emoji=icon_emoji)
+
+
+def slack_payload(
+    text: str,
+    *,
+    channel: str | None = None,
+    username: str | None = None,
+    icon_emoji: str | None = None,
+) -> dict[str, object]:
+    """A Slack incoming-webhook payload: ``text`` (mrkdwn, already escaped), plus ``channel``,
+    ``username`` and ``icon_emoji`` only when given (a webhook posts to its own channel by
+    default)."""
+    payload: dict[str, object] = {"text": text}
     if channel:
         payload["channel"] = channel
     if username:

@@ -147,15 +147,7 @@ def post_alert(
             username=config.slack_username,
             icon_emoji=config.slack_icon_emoji,
         )
-    post_json(
-        webhook_url,
-        alerts.encode(payload),
-        timeout_seconds=config.webhook_timeout_seconds,
-        max_attempts=config.webhook_max_attempts,
-        sleep=sleep,
-        logger=LOGGER,
-        deadline=deadline,
-    )
+    post_payload(config, webhook_url, payload, sleep=sleep, deadline=deadline)
     log(
         LOGGER,
         logging.INFO,
@@ -171,6 +163,27 @@ def post_alert(
         text = alerts.encode(structured).decode("utf-8")
         message = PendingSns(run_id=run_id, created_at=now, message=text, subject=alerts.sns_subject(alert))
     return WebhookDelivery(("webhook",), len(alert.listed), message)
+
+
+def post_payload(
+    config: Config,
+    webhook_url: str,
+    payload: dict[str, object],
+    *,
+    sleep: Callable[[float], None],
+    deadline: float | None,
+) -> None:
+    """POST ``payload`` to the webhook with the configured timeout and attempts; WebhookError
+    when it is not accepted (webhook.post_json)."""
+    post_json(
+        webhook_url,
+        alerts.encode(payload),
+        timeout_seconds=config.webhook_timeout_seconds,
+        max_attempts=config.webhook_max_attempts,
+        sleep=sleep,
+        logger=LOGGER,
+        deadline=deadline,
+    )
 
 
 def publish_sns(

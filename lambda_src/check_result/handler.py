@@ -21,9 +21,11 @@ from pulse_echo import settings
 from pulse_echo.logs import log
 from pulse_echo.settings import ConfigError
 from pulse_echo.text import JsonError, decode_json
+from pulse_echo.times import utcnow
 
 from .delivery import LOGGER, forget_webhook_urls, validate_webhook_url
 from .run import run
+from .verify import TEST_ALERT, requested_command, send_test_alert
 
 _SNS_TOPIC_ARN = re.compile(r"arn:[a-z-]+:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_.-]{1,256}")
 DEADLINE_MARGIN_SECONDS = 10.0
@@ -172,7 +174,23 @@ def handler(event: object, context: object) -> dict:
     refuses the message, botocore's ClientError when S3 fails or SNS refuses a
     message (after the state, with the message pending, was saved), and
     StateConflictError when another writer changed the state meanwhile.
+
+    The test event ``{"pulse_echo": "test_alert"}`` sends a test alert to every
+    channel instead of a run, and changes nothing (verify.py); an unknown
+    ``pulse_echo`` command raises ValueError.
     """
+    if requested_command(event) == TEST_ALERT:
+        log(LOGGER, logging.INFO, "check_result invoked", event_shape="test_alert")
+        config = _get_config()
+        return send_test_alert(
+            config,
+            sns=_client("sns") if config.sns_topic_arn else None,
+            ssm=_client("ssm") if config.webhook_ssm_parameter else None,
+            run_id=getattr(context, "aws_request_id", None) or str(uuid.uuid4()),
+            now=utcnow(),
+            sleep=time.sleep,
+            deadline=_deadline(context),
+        )
     shape = describe_event(event)
     fields = {"event_shape": shape}
     if isinstance(event, dict):
@@ -184,10 +202,7 @@ def handler(event: object, context: object) -> dict:
         log(LOGGER, logging.INFO, "check_result invoked", **fields)
     config = _get_config()
     run_id = getattr(context, "aws_request_id", None) or str(uuid.uuid4())
-    deadline = None
-    remaining = getattr(context, "get_remaining_time_in_millis", None)
-    if callable(remaining):
-        deadline = time.monotonic() + remaining() / 1000 - DEADLINE_MARGIN_SECONDS
+    deadline = _deadline(context)
     return run(
         config,
         s3=_client("s3"),
@@ -196,3 +211,12 @@ def handler(event: object, context: object) -> dict:
         run_id=run_id,
         deadline=deadline,
     )
+
+
+def _deadline(context: object) -> float | None:
+    """When to stop retrying the webhook (``time.monotonic()`` scale): the invocation's end
+    less DEADLINE_MARGIN_SECONDS, or None without a Lambda context."""
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    if not callable(remaining):
+        return None
+    return time.monotonic() + remaining() / 1000 - DEADLINE_MARGIN_SECONDS

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from pulse_echo import aws
+from pulse_echo import aws, layout
 from pulse_echo.text import one_line
 from pulse_echo.times import parse_isoformat
 
@@ -98,9 +98,30 @@ def explain_aws_error(exc: Exception, bucket: str, permissions: str) -> str:
     return f"S3 error on s3://{bucket}: {code or status}: {message}".rstrip(": ")
 
 
+def bucket_problem(bucket: str) -> str | None:
+    """Why ``--bucket``'s value is not a bucket name, in one line, or None when it is one.
+
+    The module's buckets follow S3's naming rules (pulse_echo.layout); anything else would
+    reach botocore, which answers with its validation regex. An ``s3://`` URL gets the
+    words send-pulse uses, and the name to pass instead.
+    """
+    if bucket[:5].lower() == "s3://":
+        name = bucket[5:].split("/", 1)[0]
+        return f"--bucket takes the bucket name, not an s3:// URL (--bucket {name})"
+    if not layout.is_valid_bucket_name(bucket):
+        return (
+            f"--bucket {bucket!r} is not an S3 bucket name (3-63 lowercase letters, digits, dots and hyphens)"
+        )
+    return None
+
+
 def run_tool(prog: str, permissions: str, args: argparse.Namespace, body: Callable[[], None]) -> int:
     """Run ``body`` and return the exit status: 0, or 1/2 after one line on stderr for a CliError
-    (its status), an AWS error, or boto3 missing."""
+    (its status), a ``--bucket`` that is not a bucket name (2), an AWS error, or boto3 missing."""
+    problem = bucket_problem(args.bucket)
+    if problem is not None:
+        print(f"{prog}: {one_line(problem, limit=300)}", file=sys.stderr)
+        return 2
     try:
         from botocore.exceptions import BotoCoreError, ClientError
     except ImportError:

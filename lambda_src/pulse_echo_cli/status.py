@@ -149,6 +149,8 @@ def render_table(report: Report, bucket: str, now: datetime) -> str:
     """A plain-text table: HOST, STATUS, KIND, THRESHOLD, LAST ECHO (age), SINCE (start of the
     outage), REASON (for a job that ran fine: its last report)."""
     rows = report.rows
+    if not rows:
+        return no_hosts_yet(bucket)
     header = ("HOST", "STATUS", "KIND", "THRESHOLD", "LAST ECHO", "SINCE", "REASON")
     lines = [header]
     for row in rows:
@@ -212,6 +214,14 @@ def threshold_note(report: Report) -> str | None:
     )
 
 
+def no_hosts_yet(bucket: str) -> str:
+    """What an empty bucket (a deployment no host has sent a pulse to) shows, and what to do."""
+    return (
+        f"No hosts yet in s3://{bucket}: nothing under pulse/ or echo/.\n"
+        f"Send a pulse from each host: send-pulse --bucket {bucket} ... (docs/pulses.md)"
+    )
+
+
 def since_cell(row: HostStatus, now: datetime) -> str:
     """For down/new: when it started and how long ago; for a failing up host: the failure's time."""
     moment = row.since
@@ -248,7 +258,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             render = render_json if args.json else render_table
             print(render(report, args.bucket, now))
-            notes = [threshold_note(report)]
+            notes = [threshold_note(report) if report.rows else None]  # no host: nothing was judged
             if report.pulses_unread:
                 notes.append(
                     f"{PROG}: note: {report.pulses_unread} pulses changed since check_result last read them "

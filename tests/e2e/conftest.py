@@ -17,7 +17,6 @@ and the functions' clock forward together; no test sleeps.
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import tempfile
 import time
@@ -30,12 +29,11 @@ from typing import Any
 import pytest
 
 from tests.helpers import cli_env, run_cli
-from tools import tf, tfdocs
+from tools import build_zips, tf, tfdocs
 from tools.httpserver import LocalHttpServer, start_http_server
 from tools.lambda_service import DeployedFunction, Invocation, PulseRouter, scheduled_event
 
 ROOT = tf.ROOT
-BUILD_DIR = ROOT / "build"  # where `make build` writes the zips (the module's default)
 MAIN_PREFIX = "e2e-main"
 MAIN_BUCKET = "pulse-echo-e2e-main"
 WEBHOOK_PATH = "/hook/T000/B000/XXXX"
@@ -90,22 +88,16 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 
 @pytest.fixture(scope="session")
 def zips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """The function zips from `make build`, copied once per session.
+    """The function zips, built from lambda_src once per session into a directory of its own.
 
-    The main instance deploys the copies (lambda_package_dir), so a `make build`
-    in another terminal during the run cannot make the deployed code and the
-    zips the tests compare it with differ. The second instance uses the
-    module's default package directory.
+    The main instance deploys them (lambda_package_dir), so the suite runs the source as it
+    is, and a `make build` in another terminal during the run cannot make the deployed code
+    and the zips the tests compare it with differ. That the committed dist/ is that same
+    build is tests/unit/test_build_zips.py's check; test_day_one.py deploys dist/ as users
+    do, from a git:: source.
     """
-    paths = {name: BUILD_DIR / f"{name}.zip" for name in ("check_echo", "check_result")}
-    missing = [str(path) for path in paths.values() if not path.is_file()]
-    if missing:
-        pytest.fail(f"missing {', '.join(missing)}: run `make build` (make e2e does it)")
-    snapshot = tmp_path_factory.mktemp("build")
-    for name, path in paths.items():
-        shutil.copyfile(path, snapshot / path.name)
-        paths[name] = snapshot / path.name
-    return paths
+    out = tmp_path_factory.mktemp("zips")
+    return {name: build_zips.build_zip(name, out) for name in sorted(build_zips.PACKAGES)}
 
 
 @pytest.fixture(scope="session")

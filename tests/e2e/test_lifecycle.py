@@ -9,10 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import MAIN_PREFIX, WEBHOOK_PATH, Deployment, Timings, as_list
-from tools import tf
+from tests.e2e.conftest import MAIN_BUCKET, MAIN_PREFIX, WEBHOOK_PATH, Deployment, Timings, as_list
+from tools import build_zips, tf
+from tools.build_zips import code_sha256
 from tools.httpserver import LocalHttpServer
 from tools.lambda_service import DeployedFunction, scheduled_event
+
+ROOT = tf.ROOT
 
 
 def _plain(text: str) -> str:
@@ -227,14 +230,16 @@ def plan_only_root(emulator: tf.Emulator, tmp_path_factory: pytest.TempPathFacto
     return terraform
 
 
-def test_the_default_package_dir_is_the_modules_build_dir(
+def test_the_default_package_dir_is_the_modules_committed_dist_dir(
     plan_only_root: tf.Terraform, emulator: tf.Emulator
 ) -> None:
     tf.write_root(plan_only_root.workdir, emulator.endpoint, "pulse_echo", MINIMAL_ARGUMENTS)
     code, text = plan_only_root.plan_exit_code()
     assert code == 2
-    assert "/build/check_echo.zip" in text
-    assert "/build/check_result.zip" in text
+    for name in ("check_echo", "check_result"):
+        assert f"/dist/{name}.zip" in text
+        hash_line = rf'source_code_hash\s+= "{re.escape(code_sha256(build_zips.DIST / f"{name}.zip"))}"'
+        assert re.search(hash_line, text), text
 
 
 def _plan_errors(terraform: tf.Terraform, endpoint: str, arguments: dict[str, object]) -> str:
@@ -290,11 +295,66 @@ def test_inconsistent_inputs_and_a_missing_build_fail_at_plan(
         },
     )
     for expected in (
-        f"The Lambda package {tmp_path}/check_echo.zip does not exist: run `make build`",
-        f"The Lambda package {tmp_path}/check_result.zip does not exist: run `make build`",
+        f"The Lambda package {tmp_path}/check_echo.zip does not exist: set lambda_package_dir",
+        f"The Lambda package {tmp_path}/check_result.zip does not exist: set lambda_package_dir",
         "Set exactly one of alert_webhook_url and alert_webhook_ssm_parameter_name",
         "The check_echo timeout (20 s) must exceed the probe budget",
         "Set vpc_subnet_ids and vpc_security_group_ids together",
     ):
         assert expected in errors, f"{expected!r} not in:\n{errors}"
     assert not re.search(r"(?<!\w)Error: (?!Resource precondition failed)", errors), errors
+
+
+def _instance_snapshot(deployment: Deployment) -> dict[str, object]:
+    """What a second root could change of the first instance: its functions' code, role and
+    environment (and when they last changed), its roles' tags, its schedule rule and target."""
+    lambda_client, iam, events = (deployment.client(name) for name in ("lambda", "iam", "events"))
+    rule = deployment.module["schedule_rule_name"]
+    configurations = [
+        lambda_client.get_function_configuration(FunctionName=deployment.module[f"{kind}_function_name"])
+        for kind in ("check_echo", "check_result")
+    ]
+    return {
+        "functions": [
+            {key: configuration.get(key) for key in ("CodeSha256", "LastModified", "Role", "Environment")}
+            for configuration in configurations
+        ],
+        "roles": [
+            iam.list_role_tags(RoleName=f"{MAIN_PREFIX}-{kind}")["Tags"]
+            for kind in ("check-echo", "check-result")
+        ],
+        "rule": {
+            key: value for key, value in events.describe_rule(Name=rule).items() if key != "ResponseMetadata"
+        },
+        "targets": events.list_targets_by_rule(Rule=rule)["Targets"],
+    }
+
+
+def test_a_second_instance_with_the_same_name_prefix_fails_at_plan_and_leaves_the_first_alone(
+    plan_only_root: tf.Terraform, emulator: tf.Emulator, deployment: Deployment
+) -> None:
+    before = _instance_snapshot(deployment)
+    errors = _plan_errors(
+        plan_only_root, emulator.endpoint, {**MINIMAL_ARGUMENTS, "name_prefix": MAIN_PREFIX}
+    )
+    expected = (
+        f'The name_prefix "{MAIN_PREFIX}" is already used in this account by the pulse-echo instance of '
+        f"bucket {MAIN_BUCKET} (IAM role {MAIN_PREFIX}-check-echo, {MAIN_PREFIX}-check-result, tag "
+        f"pulse-echo:bucket): set a name_prefix of its own for this instance "
+        f"(bucket {MINIMAL_ARGUMENTS['bucket_name']})."
+    )
+    assert expected in errors, errors
+    assert 'docs/deployment.md, "Several instances in one account"' in errors
+    assert _instance_snapshot(deployment) == before
+
+    # docs/deployment.md shows the same message, for its own names.
+    message = errors[
+        errors.index("The name_prefix") : errors.index('Several instances in one account").') + 35
+    ]
+    documented = (
+        message.replace(MAIN_BUCKET, "acme-pulse")
+        .replace(str(MINIMAL_ARGUMENTS["bucket_name"]), "acme-pulse-staging")
+        .replace(MAIN_PREFIX, "pulse-echo")
+    )
+    page = _plain((ROOT / "docs" / "deployment.md").read_text(encoding="utf-8"))
+    assert documented in page, f"docs/deployment.md should show:\n{documented}"

@@ -308,7 +308,9 @@ def test_failed_async_invocations_are_retried_then_kept(deployment: Deployment) 
 
 
 def test_every_taggable_resource_is_tagged(deployment: Deployment) -> None:
-    expected = {"suite": "e2e", "owner": "pulse-echo"}
+    # The caller's tags, and the instance's bucket (how a second instance with the same
+    # name_prefix is told apart at plan: test_lifecycle.py).
+    expected = {"suite": "e2e", "owner": "pulse-echo", "pulse-echo:bucket": MAIN_BUCKET}
     module = deployment.module
 
     s3_tags = deployment.client("s3").get_bucket_tagging(Bucket=MAIN_BUCKET)["TagSet"]

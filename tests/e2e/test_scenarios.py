@@ -179,3 +179,39 @@ def test_an_alert_the_webhook_refused_is_delivered_by_the_next_run_exactly_once(
 
     assert _run_ok(fresh)["events_sent"] == 0
     assert len(received.posts()) == 2
+
+
+def test_the_test_alert_reaches_the_webhook_and_sns_and_changes_no_state(
+    fresh: Deployment, targets: LocalHttpServer, webhook: LocalHttpServer
+) -> None:
+    """docs/deployment.md's "after apply" check, through the deployed zip: a deployment in use
+    (a host, check_result's state) keeps every object as it was."""
+    url = targets.route("/web-9/health", 200, "ok")
+    _upload_ok(fresh, "web-9", url)
+    fresh.pass_time(PAST_STALE)
+    assert _run_ok(fresh)["state_saved"] is True  # web-9 down, alerted
+    fresh.sns_alerts()
+    s3 = fresh.client("s3")
+    before = {key: s3.head_object(Bucket=fresh.bucket, Key=key)["ETag"] for key in fresh.keys()}
+    assert "state/status.json" in before
+    received = Webhook(webhook)
+
+    invocation = fresh.function("check_result").invoke(
+        {"pulse_echo": "test_alert"},
+        fresh.emulator.client_environment(),
+        clock_offset=fresh.emulator.clock_offset,
+    )
+
+    assert invocation.result["outcome"] == "test_alert_sent"
+    assert invocation.result["delivered"] == ["webhook", "sns"]
+    (text,) = received.texts()
+    assert text.startswith(
+        f":white_check_mark: *TEST* pulse-echo test alert from bucket `{fresh.bucket}` at "
+    )
+    assert "web-9" not in text
+    (document,) = fresh.sns_alerts()
+    assert document["schema"] == "pulse-echo.test-alert/1"
+    assert document["test"] is True
+    assert document["run"]["bucket"] == fresh.bucket
+    after = {key: s3.head_object(Bucket=fresh.bucket, Key=key)["ETag"] for key in fresh.keys()}
+    assert after == before  # no lease, no state write, no record

@@ -89,3 +89,67 @@ def test_code_sha256_is_lambdas_base64_sha256(tmp_path: Path) -> None:
     path = build_zips.build_zip("check_echo", tmp_path)
     expected = base64.b64encode(hashlib.sha256(path.read_bytes()).digest()).decode()
     assert build_zips.code_sha256(path) == expected
+
+
+# --- the committed zips (dist/): what every module source deploys ---
+
+
+def _difference(committed: list[build_zips.ZipEntry], fresh: list[build_zips.ZipEntry]) -> str:
+    """The entries that differ, by name: what a developer needs to see."""
+    old, new = {entry[0]: entry for entry in committed}, {entry[0]: entry for entry in fresh}
+    changed = sorted(name for name in old.keys() & new.keys() if old[name] != new[name])
+    parts = [
+        f"{label}: {', '.join(names)}"
+        for label, names in (
+            ("changed", changed),
+            ("not in the committed zip", sorted(new.keys() - old.keys())),
+            ("no longer in lambda_src", sorted(old.keys() - new.keys())),
+        )
+        if names
+    ]
+    return "; ".join(parts) or "same entries in another order"
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_the_committed_zip_is_a_fresh_build_of_lambda_src(tmp_path: Path, function: str) -> None:
+    """dist/ is what a git:: or registry source deploys, with no build step. Compared entry by
+    entry (name, contents, date, mode), not byte for byte: another zlib on a contributor's
+    machine may compress the same entries differently, and that is not a stale zip."""
+    committed = build_zips.DIST / f"{function}.zip"
+    assert committed.is_file(), f"{committed} is missing: run `make build` and commit dist/"
+    fresh = build_zips.unpacked(build_zips.build_zip(function, tmp_path))
+    found = build_zips.unpacked(committed)
+    assert found == fresh, (
+        f"dist/{function}.zip is not a build of lambda_src as it is "
+        f"({_difference(found, fresh)}): run `make build` and commit dist/"
+    )
+
+
+def test_a_zip_with_the_same_entries_is_kept_byte_for_byte(tmp_path: Path) -> None:
+    """Another zlib's bytes for the same entries are left alone: no new hash, no redeploy."""
+    target = build_zips.build_zip("check_echo", tmp_path)
+    recompressed = tmp_path / "recompressed.zip"
+    with zipfile.ZipFile(target) as source, zipfile.ZipFile(recompressed, "w") as archive:
+        for info in source.infolist():
+            archive.writestr(info, source.read(info), compresslevel=1)
+    assert recompressed.read_bytes() != target.read_bytes()
+    os.replace(recompressed, target)
+    kept = target.read_bytes()
+
+    build_zips.build_zip("check_echo", tmp_path)
+
+    assert target.read_bytes() == kept
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["check_echo.zip"]  # no temporary left
+
+
+def test_a_zip_with_other_entries_is_replaced(tmp_path: Path) -> None:
+    target = tmp_path / "check_echo.zip"
+    with zipfile.ZipFile(target, "w") as archive:
+        archive.writestr("check_echo/handler.py", "stale = True\n")
+    build_zips.build_zip("check_echo", tmp_path)
+    assert build_zips.unpacked(target) == build_zips.unpacked(
+        build_zips.build_zip("check_echo", tmp_path / "x")
+    )
+    target.write_bytes(b"not a zip")
+    build_zips.build_zip("check_echo", tmp_path)
+    assert zipfile.is_zipfile(target)

@@ -370,7 +370,10 @@ def test_private_target_is_refused_unless_allowed(env, monkeypatch, http_server)
     summary = check_echo.handler(put_event("pulse/myhost.json"), None)
 
     assert summary["results"][0]["reason"] == "private_target"
-    assert "ALLOW_PRIVATE_TARGETS" in get_json(env, "failure/myhost.json")["detail"]
+    assert (
+        "allow_private_targets = true (ALLOW_PRIVATE_TARGETS)"
+        in get_json(env, "failure/myhost.json")["detail"]
+    )
     assert http_server.requests == []
 
     monkeypatch.setenv("ALLOW_PRIVATE_TARGETS", "true")

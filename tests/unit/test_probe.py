@@ -785,7 +785,8 @@ def test_private_target_is_refused_by_default_without_a_request(http_server, hos
 
     assert result.ok is False
     assert result.reason == "private_target"
-    assert "ALLOW_PRIVATE_TARGETS" in result.detail
+    # The operator's word first (the module input), the function's variable in parentheses.
+    assert result.detail.endswith("set the module input allow_private_targets = true (ALLOW_PRIVATE_TARGETS)")
     assert http_server.requests == []
 
 
