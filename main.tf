@@ -84,10 +84,40 @@ resource "aws_s3_bucket" "this" {
   #checkov:skip=CKV_AWS_21:Versioning would keep every pulse and echo rewrite (one per host every few minutes) forever; the data is ephemeral by design.
   #checkov:skip=CKV_AWS_144:Cross-region replication of ephemeral heartbeat data is not worth a second bucket and role.
   #checkov:skip=CKV_AWS_145:New objects are encrypted with SSE-S3 by default (since January 2023); a KMS key is left to the caller.
-  #checkov:skip=CKV2_AWS_61:No lifecycle rule: every object is overwritten in place, one per host and prefix, so nothing accumulates.
   bucket        = var.bucket_name
   force_destroy = var.force_destroy
   tags          = var.tags
+}
+
+# Every object but the history is overwritten in place, one per host and prefix: only history/
+# accumulates (one object per check_result run that changed a status), and expires.
+resource "aws_s3_bucket_lifecycle_configuration" "this" {
+  bucket = aws_s3_bucket.this.id
+
+  rule {
+    id     = "expire-history"
+    status = "Enabled"
+
+    filter {
+      prefix = "history/"
+    }
+
+    expiration {
+      days = var.history_retention_days
+    }
+  }
+
+  # Nothing here uploads in parts; a part left by a caller's tool must not be kept (and billed) forever.
+  rule {
+    id     = "abort-incomplete-multipart-uploads"
+    status = "Enabled"
+
+    filter {}
+
+    abort_incomplete_multipart_upload {
+      days_after_initiation = 7
+    }
+  }
 }
 
 resource "aws_s3_bucket_public_access_block" "this" {
