@@ -43,7 +43,7 @@ from pulse_echo.layout import history_key
 from pulse_echo.logs import log
 from pulse_echo.reasons import Reason
 from pulse_echo.text import JsonError, clip, decode_json, encode_json
-from pulse_echo.times import iso_exact, parse_isoformat
+from pulse_echo.times import iso_exact, parse_isoformat, parse_optional_isoformat
 
 from .bucket import Bucket
 from .model import EVENT_DOWN, EVENT_STILL_DOWN, EVENT_UP, Event, Observation
@@ -143,9 +143,9 @@ def event_from_dict(fields: object) -> HistoryEvent:
             event=fields["event"],
             host=host,
             at=parse_isoformat(fields["at"]),
-            since=_time(fields.get("since")),
-            until=_time(fields.get("until")),
-            last_ok_at=_time(fields.get("last_ok_at")),
+            since=parse_optional_isoformat(fields.get("since")),
+            until=parse_optional_isoformat(fields.get("until")),
+            last_ok_at=parse_optional_isoformat(fields.get("last_ok_at")),
             duration=duration,
             reason_code=None if reason is None else reason["code"],
             reason_detail=None if reason is None else reason.get("detail"),
@@ -154,14 +154,6 @@ def event_from_dict(fields: object) -> HistoryEvent:
         )
     except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
         raise HistoryFormatError(f"history event with a bad time: {exc}") from None
-
-
-def _time(text: object) -> datetime | None:
-    if text is None:
-        return None
-    if not isinstance(text, str):
-        raise TypeError("time is not a string")
-    return parse_isoformat(text)
 
 
 def encode_history(

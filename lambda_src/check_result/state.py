@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from pulse_echo.text import JsonError, decode_json, encode_json
-from pulse_echo.times import iso_exact, parse_isoformat
+from pulse_echo.times import iso_exact, parse_isoformat, parse_optional_isoformat
 
 from .history import HistoryEvent, HistoryFormatError, event_from_dict
 from .model import STATUS_DOWN, STATUS_NEW
@@ -158,8 +158,8 @@ def decode_state_document(data: bytes) -> StateDocument:
             raise StateFormatError(f"state entry for {host!r} has no valid status")
         try:
             since = parse_isoformat(entry["since"])
-            last_ok_at = _parse_optional(entry.get("last_ok_at"))
-            notified_at = _parse_optional(entry.get("notified_at"))
+            last_ok_at = parse_optional_isoformat(entry.get("last_ok_at"))
+            notified_at = parse_optional_isoformat(entry.get("notified_at"))
         except (KeyError, TypeError, ValueError, AttributeError) as exc:  # AttributeError: not a str
             raise StateFormatError(f"state entry for {host!r} has a bad time: {exc}") from None
         result[host] = HostState(
@@ -222,11 +222,3 @@ def _decode_pending_history(items: object) -> tuple[HistoryEvent, ...]:
         return tuple(event_from_dict(item) for item in items)
     except HistoryFormatError as exc:
         raise StateFormatError(f"state pending_history: {exc}") from None
-
-
-def _parse_optional(text: object) -> datetime | None:
-    if text is None:
-        return None
-    if not isinstance(text, str):
-        raise TypeError("time is not a string")
-    return parse_isoformat(text)
