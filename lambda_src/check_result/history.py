@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING
 from pulse_echo.layout import history_key
 from pulse_echo.logs import log
 from pulse_echo.reasons import Reason
-from pulse_echo.text import JsonError, clip, decode_json, encode_json
+from pulse_echo.text import clip, decode_document, encode_json
 from pulse_echo.times import iso_exact, parse_isoformat, parse_optional_isoformat
 
 from .bucket import Bucket
@@ -174,12 +174,7 @@ def encode_history(
 def decode_history(data: bytes) -> tuple[list[HistoryEvent], int]:
     """``(events, skipped)`` of a history object: the events it holds and how many of them did
     not parse (skipped, counted). HistoryFormatError when the object itself is not one."""
-    try:
-        document = decode_json(data)
-    except JsonError as exc:
-        raise HistoryFormatError(f"history object is not UTF-8 JSON: {exc}") from None
-    if not isinstance(document, dict) or document.get("schema") != HISTORY_SCHEMA:
-        raise HistoryFormatError(f"history object schema is not {HISTORY_SCHEMA}")
+    document = decode_document(data, HISTORY_SCHEMA, HistoryFormatError, "history object")
     items = document.get("events")
     if not isinstance(items, list):
         raise HistoryFormatError("history object has no events list")

@@ -25,7 +25,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from pulse_echo.text import JsonError, decode_json, encode_json
+from pulse_echo.text import decode_document, encode_json
 from pulse_echo.times import iso_exact, parse_isoformat, parse_optional_isoformat
 
 from .history import HistoryEvent, HistoryFormatError, event_from_dict
@@ -182,12 +182,7 @@ def decode_hosts_document(
     """``(document, its "hosts" object)`` of a document of ``state/``: UTF-8 JSON, an object
     with ``"schema": schema`` and a ``hosts`` object; raises ``error`` (naming ``what``)
     otherwise. The state, the pulse index and the pauses all start so."""
-    try:
-        document = decode_json(data)
-    except JsonError as exc:
-        raise error(f"{what} is not UTF-8 JSON: {exc}") from None
-    if not isinstance(document, dict) or document.get("schema") != schema:
-        raise error(f"{what} schema is not {schema}")
+    document = decode_document(data, schema, error, what)
     hosts = document.get("hosts")
     if not isinstance(hosts, dict):
         raise error(f"{what} has no hosts object")
