@@ -134,9 +134,10 @@ def event_from_dict(fields: object) -> HistoryEvent:
     seconds = fields.get("duration_seconds")
     if seconds is not None and (isinstance(seconds, bool) or not isinstance(seconds, (int, float))):
         raise HistoryFormatError("history event with a malformed duration")
-    for name in ("kind", "source"):
-        if not isinstance(fields.get(name), (str, type(None))):
-            raise HistoryFormatError(f"history event with a malformed {name}")
+    if not isinstance(fields.get("kind"), (str, type(None))):
+        raise HistoryFormatError("history event with a malformed kind")
+    if fields.get("source") not in (*SOURCES, None):
+        raise HistoryFormatError("history event with an unknown source")
     try:
         duration = None if seconds is None else timedelta(seconds=seconds)
         return HistoryEvent(

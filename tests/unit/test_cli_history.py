@@ -255,6 +255,25 @@ def test_history_older_than_the_windows_and_a_pause_is_not_read(
     assert json.loads(out)["history"]["objects"] == 7
 
 
+def test_host_names_and_reasons_are_escaped_for_the_terminal(s3: object, capsys) -> None:
+    hostile = "\x1b]0;owned\x07web\x1b[2J\r\nfake line\u202e"
+    events = [
+        HistoryEvent("first_seen", hostile, at=NOW - HOUR, since=NOW - HOUR),
+        HistoryEvent(
+            "down", hostile, at=NOW, since=NOW - HOUR, reason_code="job_failed", reason_detail=hostile
+        ),
+    ]
+    body = encode_history(events, writer="check_result", run_id="r", written_at=NOW)
+    s3.put_object(Bucket=TEST_BUCKET, Key="history/2026/01/08/100000Z-r.json", Body=body)
+    code, out, _ = status(["--history", "--stale-after-minutes", "15"], capsys)
+    assert code == 0
+    assert not any(ch in out for ch in "\x1b\x07\r\u202e")
+    assert "fake line" in out
+    assert "\\x1b]0;owned\\x07web" in out
+    assert len(out.splitlines()) == 8  # header, 2 events, blank, header, 1 row, blank, summary
+    assert out.splitlines()[-1].startswith("2 events")
+
+
 # --- the page ---
 
 

@@ -107,6 +107,7 @@ def test_an_object_round_trips_every_event_exactly() -> None:
         {"event": "down", "host": "h", "at": "2026-01-01T10:00:00Z", "reason": "timeout"},
         {"event": "down", "host": "h", "at": "2026-01-01T10:00:00Z", "reason": {"code": 1}},
         {"event": "down", "host": "h", "at": "2026-01-01T10:00:00Z", "kind": ["probe"]},
+        {"event": "paused", "host": "h", "at": "2026-01-01T10:00:00Z", "source": "\x1b[2J"},
     ],
 )
 def test_a_malformed_event_is_refused_with_one_error(fields: object) -> None:
