@@ -43,7 +43,7 @@ FROM_OPTION, FROM_STATE, FROM_ENVIRONMENT, FROM_DEFAULT = "option", "state", "en
 HELP = (
     "Show every host of a pulse-echo bucket with its status (down, new, paused, up), its kind "
     "(probe, heartbeat, job) and threshold, the age of its last echo and why it is not up, using "
-    "check_result's own logic.",
+    "check_result's own logic; --history adds what changed and each host's uptime, --html a status page.",
     "The deployment's threshold is the one check_result recorded in state/status.json; "
     "--stale-after-minutes is needed only before check_result's first run. "
     "AWS settings come from the usual environment: AWS_PROFILE, AWS_REGION, "
