@@ -45,7 +45,7 @@ from pulse_echo.reasons import Reason
 from pulse_echo.text import clip, decode_document, encode_json
 from pulse_echo.times import iso_exact, parse_isoformat, parse_optional_isoformat
 
-from .bucket import Bucket
+from .bucket import Bucket, Stored
 from .model import EVENT_DOWN, EVENT_STILL_DOWN, EVENT_UP, Event, Observation
 
 if TYPE_CHECKING:
@@ -214,16 +214,19 @@ def run_events(events: Iterable[Event], reasons: Mapping[str, Reason]) -> list[H
 
 
 def index_events(
-    before: Mapping[str, PulseEntry],
+    index: Stored[Mapping[str, PulseEntry]],
     after: Mapping[str, PulseEntry],
     observations: Mapping[str, Observation],
     *,
-    first_seen: bool = True,
+    first_run: bool = False,
 ) -> list[HistoryEvent]:
-    """What the pulses read in a run changed, from the pulse index ``before`` and ``after`` it
-    (pulses.py): a pause a pulse began (``paused``, from its upload until its ``pause_until``)
-    or ended early (``resumed``), and, when ``first_seen``, each host indexed for the first time
-    (False when the index read was unreadable: every host would look new)."""
+    """What the pulses read in a run changed, from the pulse ``index`` as read and as it will be
+    saved (``after``; pulses.py): a pause a pulse began (``paused``, from its upload until its
+    ``pause_until``) or ended early (``resumed``), and each host indexed for the first time
+    (``first_seen``), unless the index was lost: unreadable, or missing after the ``first_run``
+    wrote it (every host would look new)."""
+    before = index.value
+    first_seen = not index.unreadable and (index.etag is not None or first_run)
     history = []
     for host, entry in after.items():
         old = before.get(host)

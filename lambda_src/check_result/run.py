@@ -152,7 +152,7 @@ def run(
             store,
             [
                 *run_events(evaluation.events, reasons),
-                *index_events(index.value, pulses.index, observations, first_seen=not index.unreadable),
+                *index_events(index, pulses.index, observations, first_run=stored.etag is None),
             ],
             stored.pending_history,
             run_id=run_id,
@@ -225,9 +225,10 @@ def run(
 def save_index(
     store: Store, index: Stored, entries: dict[str, PulseEntry], now: datetime, run_id: str
 ) -> bool:
-    """Write the pulse index when it changed (conditional PUT over the version read); True when
-    written. A cache: a failed write is logged and the next run reads those pulses again."""
-    if entries == index.value and not index.unreadable:
+    """Write the pulse index when it changed or is absent (conditional PUT over the version read);
+    True when written. A cache: a failed write is logged and the next run reads those pulses
+    again. The first run writes it even empty: an index missing later was lost (history.py)."""
+    if entries == index.value and not index.unreadable and index.etag is not None:
         return False
     try:
         store.write_pulse_index(entries, etag=index.etag, now=now)

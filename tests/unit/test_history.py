@@ -199,14 +199,18 @@ def test_the_first_run_records_every_host_as_first_seen_in_one_object(env, s3, s
     assert [[e["host"] for e in events] for _, events in history(s3)] == [["web-1", "web-2"], ["web-3"]]
 
 
-def test_an_unreadable_pulse_index_records_no_host_as_first_seen(env, s3, s3_seed, json_logs) -> None:
+def test_a_lost_pulse_index_records_no_host_as_first_seen(env, s3, s3_seed, json_logs) -> None:
+    assert run_at(T0 - MIN, s3)["index_saved"] is True  # the first run leaves an index, even empty
     beat(s3_seed, "web-1", T0)
     run_at(T0, s3)
     s3.put_object(Bucket=TEST_BUCKET, Key="state/pulses.json", Body=b"not json")
     beat(s3_seed, "web-1", T0 + MIN)
-    run_at(T0 + 2 * MIN, s3)
-    assert len(history(s3)) == 1
+    run_at(T0 + 2 * MIN, s3)  # unreadable: every host would look new
     assert any(line.get("outcome") == "pulse_index_reset" for line in json_logs)
+    s3.delete_object(Bucket=TEST_BUCKET, Key="state/pulses.json")
+    beat(s3_seed, "web-1", T0 + 3 * MIN)
+    run_at(T0 + 4 * MIN, s3)  # deleted: likewise
+    assert [[e["host"] for e in events] for _, events in history(s3)] == [["web-1"]]
 
 
 def test_a_pause_in_a_pulse_is_recorded_when_it_is_read_and_its_withdrawal_too(env, s3, s3_seed) -> None:
@@ -290,13 +294,16 @@ def test_the_pending_history_is_capped_oldest_dropped(env, s3, s3_seed, monkeypa
     from check_result import history as module
 
     monkeypatch.setattr(module, "PENDING_HISTORY_MAX", 2)
-    old = [DOWN, HistoryEvent("up", "db-1", at=T0, since=T0 - 20 * MIN, last_ok_at=T0)]
-    Store(s3, TEST_BUCKET).write_state({}, etag=None, run_id="r", now=T0, pending_history=old)
     beat(s3_seed, "db-2", T0)
+    run_at(T0, s3)
+    old = [DOWN, HistoryEvent("up", "db-1", at=T0, since=T0 - 20 * MIN, last_ok_at=T0)]
+    store = Store(s3, TEST_BUCKET)
+    state = store.read_state()
+    store.write_state({}, etag=state.etag, run_id="r", now=T0, pending_history=old, stale_after_minutes=15)
     with pytest.raises(Exception, match="AccessDenied"):
-        run_at(T0 + MIN, FailingHistory(s3, times=1))
-    kept = Store(s3, TEST_BUCKET).read_state().pending_history
-    assert [(e.event, e.host) for e in kept] == [("up", "db-1"), ("first_seen", "db-2")]
+        run_at(T0 + 20 * MIN, FailingHistory(s3, times=1))  # db-2 down
+    kept = store.read_state().pending_history
+    assert [(e.event, e.host) for e in kept] == [("up", "db-1"), ("down", "db-2")]
     (failed,) = [line for line in json_logs if line.get("outcome") == "history_failed"]
     assert (failed["events"], failed["dropped"]) == (3, 1)
     assert PENDING_HISTORY_MAX == 20_000
