@@ -7,7 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: help venv build test unit e2e lint fmt docs demo bench clean test-urllib3-1.26
+.PHONY: help venv build test unit e2e lint fmt docs demo bench clean test-urllib3-1.26 chromium
 
 help: ## list the targets
 	@grep -E '^[a-z0-9.-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -26,7 +26,7 @@ venv: $(STAMP) ## create .venv with the pinned dev dependencies
 build: ## rebuild the committed Lambda zips in dist/ after changing lambda_src (then commit dist/)
 	$(PYTHON) tools/build_zips.py
 
-test: $(STAMP) lint test-urllib3-1.26 ## the whole suite: lint, unit and end-to-end tests (sets everything up)
+test: $(STAMP) chromium lint test-urllib3-1.26 ## the whole suite: lint, unit and end-to-end tests (sets everything up)
 	$(PY) -m pytest
 
 VENV_U126 := .venv-urllib3-1.26
@@ -38,8 +38,18 @@ $(VENV_U126)/.installed: requirements-urllib3-1.26.txt
 test-urllib3-1.26: $(VENV_U126)/.installed ## the probe and webhook tests again on urllib3 1.26.x (older Lambda runtimes)
 	$(VENV_U126)/bin/python -m pytest -p no:cacheprovider tests/unit/test_probe.py tests/unit/test_webhook.py
 
-unit: $(STAMP) ## unit tests only
+unit: $(STAMP) chromium ## unit tests only
 	$(PY) -m pytest tests/unit
+
+# The status page's browser test (tests/unit/test_status_page_browser.py) needs headless Chromium:
+# Debian's package, installed once where we are root with apt-get; elsewhere the test skips, loudly.
+chromium: ## install headless Chromium for the status page's browser test (Debian, as root; a no-op when present)
+	@if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || [ -n "$$CHROMIUM" ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "make chromium: installing Debian's chromium (once)"; \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >/dev/null; } \
+			|| echo "make chromium: WARNING: apt-get could not install chromium: the browser test will be skipped"; \
+	else echo "make chromium: WARNING: no chromium and no way to install it (root and apt-get): the browser test will be skipped"; fi
 
 e2e: $(STAMP) ## end-to-end tests only (real Terraform and hashicorp/aws 5.100.0 against the local emulator)
 	$(PY) -m pytest tests/e2e

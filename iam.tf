@@ -165,6 +165,14 @@ data "aws_iam_policy_document" "check_result" {
     resources = ["${aws_s3_bucket.this.arn}/state/*"]
   }
 
+  # One append-only object per run that changed a status; never read, overwritten or deleted
+  # by the function (the lifecycle rule expires them).
+  statement {
+    sid       = "WriteHistory"
+    actions   = ["s3:PutObject"]
+    resources = ["${aws_s3_bucket.this.arn}/history/*"]
+  }
+
   statement {
     sid       = "WriteOwnLogs"
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]

@@ -120,7 +120,6 @@ resource "aws_s3_bucket" "this" {
   #checkov:skip=CKV_AWS_21:Versioning would keep every pulse and echo rewrite (one per host every few minutes) forever; the data is ephemeral by design.
   #checkov:skip=CKV_AWS_144:Cross-region replication of ephemeral heartbeat data is not worth a second bucket and role.
   #checkov:skip=CKV_AWS_145:New objects are encrypted with SSE-S3 by default (since January 2023); a KMS key is left to the caller.
-  #checkov:skip=CKV2_AWS_61:No lifecycle rule: every object is overwritten in place, one per host and prefix, so nothing accumulates.
   bucket        = var.bucket_name
   force_destroy = var.force_destroy
   tags          = local.tags
@@ -129,6 +128,37 @@ resource "aws_s3_bucket" "this" {
     precondition {
       condition     = length(local.other_instance_roles) == 0
       error_message = "The name_prefix \"${var.name_prefix}\" is already used in this account by the pulse-echo instance of bucket ${join(", ", distinct(values(local.other_instance_roles)))} (IAM role ${join(", ", sort(keys(local.other_instance_roles)))}, tag ${local.instance_tag_key}): set a name_prefix of its own for this instance (bucket ${var.bucket_name}). With one prefix, two instances would take over each other's functions, roles and schedule (docs/deployment.md, \"Several instances in one account\")."
+    }
+  }
+}
+
+# Every object but the history is overwritten in place, one per host and prefix: only history/
+# accumulates (one object per check_result run that changed a status), and expires.
+resource "aws_s3_bucket_lifecycle_configuration" "this" {
+  bucket = aws_s3_bucket.this.id
+
+  rule {
+    id     = "expire-history"
+    status = "Enabled"
+
+    filter {
+      prefix = "history/"
+    }
+
+    expiration {
+      days = var.history_retention_days
+    }
+  }
+
+  # Nothing here uploads in parts; a part left by a caller's tool must not be kept (and billed) forever.
+  rule {
+    id     = "abort-incomplete-multipart-uploads"
+    status = "Enabled"
+
+    filter {}
+
+    abort_incomplete_multipart_upload {
+      days_after_initiation = 7
     }
   }
 }

@@ -148,6 +148,18 @@ variable "log_retention_days" {
   }
 }
 
+variable "history_retention_days" {
+  type        = number
+  description = "Days the bucket keeps each object of the history of status changes (history/, for pulse-status --history and --html); an S3 lifecycle rule deletes older ones. Uptime is shown over up to 30 days: keep at least 37."
+  default     = 90
+  nullable    = false
+
+  validation {
+    condition     = var.history_retention_days >= 1 && floor(var.history_retention_days) == var.history_retention_days
+    error_message = "The history_retention_days must be a whole number of days, at least 1."
+  }
+}
+
 variable "check_echo_memory_mb" {
   type        = number
   description = "Memory of check_echo, in MB (128-10240)."

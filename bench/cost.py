@@ -190,6 +190,12 @@ class Usage:
     log_retention_days: float = 30.0
     log_compression_ratio: float = 0.15  # CloudWatch bills storage compressed; JSON lines compress ~6:1
     object_bytes_per_host: float = 3 * 250  # pulse + echo (+ a failure record) of ~250 bytes
+    # The history (history/): FLAPPING_SHARE of the hosts go down and up again each day (two
+    # events each), each run with an event writes one object, kept history_retention_days.
+    flapping_share_per_day: float = 0.01
+    history_retention_days: float = 90.0  # variables.tf default
+    history_event_bytes: float = 330.0  # one down event with its reason (measured)
+    history_object_bytes: float = 90.0  # an object's envelope, without events (measured)
     measured: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -203,6 +209,32 @@ class Usage:
     @property
     def list_pages_per_run(self) -> int:
         return self.check_result_listed_prefixes * max(1, math.ceil(self.hosts / 1000))
+
+    @property
+    def history_events_per_day(self) -> float:
+        return self.hosts * self.flapping_share_per_day * 2  # down, then up
+
+    @property
+    def history_objects_per_day(self) -> float:
+        """One object per run with at least one event: with the events spread evenly over the
+        day's runs, the expected number of runs that have one."""
+        runs = 1440 / self.schedule_minutes
+        return runs * (1 - (1 - 1 / runs) ** self.history_events_per_day)
+
+    @property
+    def history_stored_gb(self) -> float:
+        """What the history holds once it is history_retention_days deep."""
+        days = self.history_retention_days
+        return (
+            self.history_objects_per_day * days * self.history_object_bytes
+            + self.history_events_per_day * days * self.history_event_bytes
+        ) / 1e9
+
+    def history_reads(self, days: float = 37) -> tuple[float, float]:
+        """(LIST pages, GETs) of one ``pulse-status --history``: the objects of the last
+        ``days`` (the 30-day window and the 7-day longest pause before it)."""
+        objects = self.history_objects_per_day * min(days, self.history_retention_days)
+        return max(1, math.ceil(objects / 1000)), objects
 
     @property
     def check_result_seconds(self) -> float:
@@ -254,6 +286,16 @@ def monthly_cost(usage: Usage, prices: dict[str, dict[str, Any]] = PRICES) -> li
     items.append(LineItem("S3 GET requests", get_class, "requests", get_class * price("s3_get_and_other")))
     storage_gb = usage.hosts * usage.object_bytes_per_host / 1e9
     items.append(LineItem("S3 storage", storage_gb, "GB-month", storage_gb * price("s3_standard_gb_month")))
+    history_puts = usage.history_objects_per_day * 30
+    history_gb = usage.history_stored_gb
+    items.append(
+        LineItem(
+            f"History: S3 PUTs and storage ({usage.flapping_share_per_day:.0%} of hosts flap a day)",
+            history_puts,
+            "objects",
+            history_puts * price("s3_put_copy_post_list") + history_gb * price("s3_standard_gb_month"),
+        )
+    )
     items.append(
         LineItem(
             "EventBridge schedule", result_n, "events", result_n * price("eventbridge_scheduled_rule_event")
@@ -401,7 +443,40 @@ def measure_usage(hosts_for_result: int = 2000) -> dict[str, Any]:
         overrides["check_result_get_requests"] = get_ops
         overrides["check_result_put_requests"] = put_ops
         overrides["check_result_log_bytes"] = runs[1]["log_bytes"]
+        details["history"] = _measure_history()
+        overrides["history_event_bytes"] = details["history"]["down_event_bytes"]
+        overrides["history_object_bytes"] = details["history"]["object_bytes"]
     return {"overrides": overrides, "details": details}
+
+
+def _measure_history() -> dict[str, Any]:
+    """The bytes of the history the check_result runs above wrote: a down event (with its reason,
+    the larger of a flap's two events) and an object's envelope."""
+    import boto3
+    from check_result.history import decode_history, encode_history
+    from pulse_echo.layout import HISTORY_PREFIX
+    from pulse_echo.text import encode_json
+
+    from bench import scale
+
+    s3 = boto3.client("s3", region_name=scale.REGION)
+    listing = s3.list_objects_v2(Bucket=scale.BUCKET, Prefix=HISTORY_PREFIX)
+    downs, objects = [], []
+    for item in listing.get("Contents", []):
+        data = s3.get_object(Bucket=scale.BUCKET, Key=item["Key"])["Body"].read()
+        document = json.loads(data)
+        events, _ = decode_history(data)
+        objects.append(len(data))
+        downs += [len(encode_json(e.to_dict())) + 1 for e in events if e.event == "down"]
+        envelope = encode_history(
+            [], writer=document["writer"], run_id=document["run_id"], written_at=events[0].at
+        )
+    return {
+        "objects": len(objects),
+        "object_bytes": len(envelope) if objects else 0,
+        "down_events": len(downs),
+        "down_event_bytes": round(sum(downs) / len(downs)) if downs else 0,
+    }
 
 
 def _split_request_classes(by_operation: dict[str, int], *, exclude_lists: bool = False) -> tuple[int, int]:
@@ -503,9 +578,12 @@ def compute(
         hosts = usage.hosts
         items = monthly_cost(usage)
         total, after_free = totals(items)
+        pages, gets = usage.history_reads()
+        reads = pages * PRICES["s3_put_copy_post_list"]["usd"] + gets * PRICES["s3_get_and_other"]["usd"]
         rows.append(
             {
                 "hosts": hosts,
+                "history_reads": {"list_pages": pages, "gets": gets, "usd": reads},
                 "usage": {k: v for k, v in asdict(usage).items() if k != "measured"},
                 "items": [asdict(item) for item in items],
                 "total_usd": total,
@@ -524,15 +602,15 @@ def _usd(value: float) -> str:
     return f"${value:,.2f}"
 
 
+def _label(row: dict[str, Any]) -> str:
+    return row["usage"]["label"] or f"{row['hosts']:,} hosts"
+
+
 def table(report: dict[str, Any]) -> str:
     """Render the cost rows and the alternatives as Markdown tables."""
     rows = report["rows"]
     names = [item["name"] for item in rows[0]["items"]]
-    header = (
-        "| per month (us-east-1, list price) | "
-        + " | ".join(r["usage"]["label"] or f"{r['hosts']:,} hosts" for r in rows)
-        + " |"
-    )
+    header = "| per month (us-east-1, list price) | " + " | ".join(_label(r) for r in rows) + " |"
     lines = [header, "| --- |" + " ---: |" * len(rows)]
     for index, name in enumerate(names):
         lines.append(f"| {name} | " + " | ".join(_usd(r["items"][index]["usd"]) for r in rows) + " |")
@@ -543,6 +621,14 @@ def table(report: dict[str, Any]) -> str:
         + " |"
     )
     lines.append("| per host | " + " | ".join(_usd(r["per_host_usd"]) for r in rows) + " |")
+    lines.append("")
+    lines.append("| one `pulse-status --history` or `--html` | " + " | ".join(_label(r) for r in rows) + " |")
+    lines.append("| --- |" + " ---: |" * len(rows))
+    reads = [r["history_reads"] for r in rows]
+    lines.append(
+        "| history objects read (37 days) | " + " | ".join(f"{x['gets']:,.0f}" for x in reads) + " |"
+    )
+    lines.append("| S3 requests (LIST + GET) | " + " | ".join(_usd(x["usd"]) for x in reads) + " |")
     lines.append("")
     lines.append("| hosted alternative | price | per host per month | source (as of) |")
     lines.append("| --- | --- | ---: | --- |")

@@ -15,10 +15,13 @@
    one line per decision;
 6. deliver: one message to the webhook, then SNS with the messages earlier runs
    could not publish (delivery.py; the rules: docs/alerts.md);
-7. save the next state and the pending SNS messages (conditional PUT) when
-   they changed, then the pulse index when it changed (a cache: a failed write
-   is logged, never fatal);
-8. release the lease (also on error).
+7. write what was announced, and the pauses and new hosts its pulse reads found,
+   as one history object, with the events earlier runs could not write
+   (history.py);
+8. save the next state, the pending SNS messages and history events
+   (conditional PUT) when they changed, then the pulse index when it changed (a
+   cache: a failed write is logged, never fatal);
+9. release the lease (also on error).
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from pulse_echo.reasons import Reason
 from pulse_echo.times import ms_since, utcnow
 
 from .delivery import LOGGER, post_alert, publish_sns, resolve_webhook_url
+from .history import index_events, run_events, write_history
 from .model import STATUS_UP, Evaluation, minutes
 from .pulses import PulseEntry
 from .rules import (
@@ -70,16 +74,18 @@ def run(
     Returns ``{"run_id", "outcome", "hosts", "statuses", "events", "events_sent",
     "listed", "delivered", "sns_republished", "sns_pending", "sns_dropped",
     "state_saved", "suppressed", "pulses_read", "pulses_unread", "index_saved",
-    "s3_requests", "elapsed_ms"}``, where ``outcome`` is ``alerted``,
+    "history_written", "history_pending", "s3_requests", "elapsed_ms"}``, where ``outcome`` is ``alerted``,
     ``state_saved``, ``no_change`` or ``lease_held``; ``sns_republished``
     counts the earlier runs' messages SNS took now, ``sns_pending`` those it
     still has not, ``sns_dropped`` those dropped (over PENDING_SNS_MAX, or no
     topic configured any more); ``suppressed`` the alerts a pause held back;
     ``pulses_read`` the changed pulses read, ``pulses_unread`` those left for
-    the next runs (over PULSE_READS_PER_RUN).
+    the next runs (over PULSE_READS_PER_RUN); ``history_written`` the events
+    written to the history, ``history_pending`` those kept for the next run.
 
-    When SNS refused a message, the summary is logged ("run finished", with
-    ``sns_error``) and that error (botocore's) is raised after the state was saved.
+    When SNS refused a message or the history write failed, the summary is logged
+    ("run finished", with ``sns_error`` or ``history_error``) and that error
+    (botocore's) is raised after the state was saved.
     """
     started = time.monotonic()
     run_id = run_id or str(uuid.uuid4())
@@ -100,6 +106,7 @@ def run(
         return summary
 
     sns_error: Exception | None = None
+    history_error: Exception | None = None
     try:
         observations = store.list_observations()
         stored = store.read_state()
@@ -141,12 +148,25 @@ def run(
         sns = publish_sns(config.sns_topic_arn, sns, outbox, run_id)
         sns_error = sns.error
         this_run_published = webhook.message is not None and webhook.message in sns.published
+        history = write_history(
+            store,
+            [
+                *run_events(evaluation.events, reasons),
+                *index_events(index, pulses.index, observations, first_run=stored.etag is None),
+            ],
+            stored.pending_history,
+            run_id=run_id,
+            now=moment,
+            logger=LOGGER,
+        )
+        history_error = history.error
         threshold = minutes(config.stale_after)
         state_saved = (
             evaluation.next_state != stored.hosts
             or stored.unreadable
             or sns.pending != stored.pending_sns
             or stored.stale_after_minutes != threshold
+            or history.pending != stored.pending_history
         )
         if state_saved:
             store.write_state(
@@ -156,6 +176,7 @@ def run(
                 now=moment,
                 pending_sns=sns.pending,
                 stale_after_minutes=threshold,
+                pending_history=history.pending,
             )
         index_saved = save_index(store, index, pulses.index, moment, run_id)
         outcome = "alerted" if evaluation.events else "state_saved" if state_saved else "no_change"
@@ -175,9 +196,13 @@ def run(
             pulses_read=pulses.read,
             pulses_unread=pulses.unread,
             index_saved=index_saved,
+            history_written=history.written,
+            history_pending=len(history.pending),
         )
         if sns_error is not None:
             summary["sns_error"] = repr(sns_error)
+        if history_error is not None:
+            summary["history_error"] = repr(history_error)
     finally:
         try:
             store.release_lease(lease)
@@ -191,17 +216,19 @@ def run(
             )
     summary.update(s3_requests=store.requests, elapsed_ms=ms_since(started))
     log(LOGGER, logging.INFO, "run finished", **summary)
-    if sns_error is not None:
-        raise sns_error  # after the save: the error metric and the alarm see the SNS failure
+    for error in (sns_error, history_error):
+        if error is not None:
+            raise error  # after the save: the error metric and the alarm see the failure
     return summary
 
 
 def save_index(
     store: Store, index: Stored, entries: dict[str, PulseEntry], now: datetime, run_id: str
 ) -> bool:
-    """Write the pulse index when it changed (conditional PUT over the version read); True when
-    written. A cache: a failed write is logged and the next run reads those pulses again."""
-    if entries == index.value and not index.unreadable:
+    """Write the pulse index when it changed or is absent (conditional PUT over the version read);
+    True when written. A cache: a failed write is logged and the next run reads those pulses
+    again. The first run writes it even empty: an index missing later was lost (history.py)."""
+    if entries == index.value and not index.unreadable and index.etag is not None:
         return False
     try:
         store.write_pulse_index(entries, etag=index.etag, now=now)

@@ -6,11 +6,13 @@ between versions::
 
     {"schema": 1, "updated_at", "run_id", "stale_after_minutes",
      "hosts": {host: {"status": "down" | "new", "since", "last_ok_at", "notified_at"}},
-     "pending_sns": [{"run_id", "created_at", "message", "subject"}]}
+     "pending_sns": [{"run_id", "created_at", "message", "subject"}],
+     "pending_history": [<history event>]}
 
 compact, hosts sorted, times ISO 8601 UTC with their sub-second part;
 ``pending_sns`` only when SNS messages are waiting (a document without it
-reads as nothing pending); ``stale_after_minutes`` the module's threshold (for
+reads as nothing pending), ``pending_history`` likewise for the history events
+not written yet (history.py); ``stale_after_minutes`` the module's threshold (for
 the tools; a document without it, from pulse-echo 0.1, has none recorded).
 Fields are only ever added under schema 1: each version ignores the fields it
 does not know, in both directions (tests/unit/test_state_compat.py).
@@ -23,9 +25,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from pulse_echo.text import JsonError, decode_json, encode_json
-from pulse_echo.times import iso_exact, parse_isoformat
+from pulse_echo.text import decode_document, encode_json
+from pulse_echo.times import iso_exact, parse_isoformat, parse_optional_isoformat
 
+from .history import HistoryEvent, HistoryFormatError, event_from_dict
 from .model import STATUS_DOWN, STATUS_NEW
 
 STATE_SCHEMA = 1
@@ -72,11 +75,13 @@ class PendingSns:
 
 @dataclass(frozen=True)
 class StateDocument:
-    """A decoded state document: the hosts and the SNS messages still to publish."""
+    """A decoded state document: the hosts, the SNS messages still to publish and the history
+    events still to write."""
 
     hosts: dict[str, HostState]
     pending_sns: tuple[PendingSns, ...] = ()
     stale_after_minutes: float | None = None
+    pending_history: tuple[HistoryEvent, ...] = ()
 
 
 class StateFormatError(ValueError):
@@ -90,11 +95,12 @@ def encode_state(
     run_id: str,
     pending_sns: Sequence[PendingSns] = (),
     stale_after_minutes: float | None = None,
+    pending_history: Sequence[HistoryEvent] = (),
 ) -> bytes:
     """Serialise the state (see the module docstring) as compact UTF-8 JSON.
 
     Times keep their sub-second part when they have one, so
-    decode_state_document(encode_state(x, pending_sns=p)) gives x and p back.
+    decode_state_document(encode_state(x, pending_sns=p, pending_history=h)) gives x, p and h back.
     """
     document: dict[str, object] = {
         "schema": STATE_SCHEMA,
@@ -124,6 +130,8 @@ def encode_state(
             }
             for item in pending_sns
         ]
+    if pending_history:
+        document["pending_history"] = [event.to_dict() for event in pending_history]
     return encode_json(document)
 
 
@@ -150,8 +158,8 @@ def decode_state_document(data: bytes) -> StateDocument:
             raise StateFormatError(f"state entry for {host!r} has no valid status")
         try:
             since = parse_isoformat(entry["since"])
-            last_ok_at = _parse_optional(entry.get("last_ok_at"))
-            notified_at = _parse_optional(entry.get("notified_at"))
+            last_ok_at = parse_optional_isoformat(entry.get("last_ok_at"))
+            notified_at = parse_optional_isoformat(entry.get("notified_at"))
         except (KeyError, TypeError, ValueError, AttributeError) as exc:  # AttributeError: not a str
             raise StateFormatError(f"state entry for {host!r} has a bad time: {exc}") from None
         result[host] = HostState(
@@ -164,6 +172,7 @@ def decode_state_document(data: bytes) -> StateDocument:
         hosts=result,
         pending_sns=_decode_pending_sns(document.get("pending_sns", [])),
         stale_after_minutes=minutes,
+        pending_history=_decode_pending_history(document.get("pending_history", [])),
     )
 
 
@@ -173,12 +182,7 @@ def decode_hosts_document(
     """``(document, its "hosts" object)`` of a document of ``state/``: UTF-8 JSON, an object
     with ``"schema": schema`` and a ``hosts`` object; raises ``error`` (naming ``what``)
     otherwise. The state, the pulse index and the pauses all start so."""
-    try:
-        document = decode_json(data)
-    except JsonError as exc:
-        raise error(f"{what} is not UTF-8 JSON: {exc}") from None
-    if not isinstance(document, dict) or document.get("schema") != schema:
-        raise error(f"{what} schema is not {schema}")
+    document = decode_document(data, schema, error, what)
     hosts = document.get("hosts")
     if not isinstance(hosts, dict):
         raise error(f"{what} has no hosts object")
@@ -206,9 +210,10 @@ def _decode_pending_sns(items: object) -> tuple[PendingSns, ...]:
     return tuple(pending)
 
 
-def _parse_optional(text: object) -> datetime | None:
-    if text is None:
-        return None
-    if not isinstance(text, str):
-        raise TypeError("time is not a string")
-    return parse_isoformat(text)
+def _decode_pending_history(items: object) -> tuple[HistoryEvent, ...]:
+    if not isinstance(items, list):
+        raise StateFormatError("state pending_history is not a list")
+    try:
+        return tuple(event_from_dict(item) for item in items)
+    except HistoryFormatError as exc:
+        raise StateFormatError(f"state pending_history: {exc}") from None

@@ -45,6 +45,7 @@ from pulse_echo.text import JsonError, decode_json
 from pulse_echo.times import isoformat, parse_isoformat
 
 from .bucket import Bucket, StateConflictError, Stored
+from .history import HistoryEvent
 from .model import Observation, observations_from_listings
 from .pauses import Pauses, PausesFormatError, decode_pauses, encode_pauses
 from .pulses import (
@@ -96,6 +97,8 @@ class StoredState:
     pending_sns: tuple[PendingSns, ...] = ()
     stale_after_minutes: float | None = None
     """The module's threshold, as the run that wrote the document had it (None: not recorded)."""
+    pending_history: tuple[HistoryEvent, ...] = ()
+    """The history events earlier runs could not write yet (history.py), oldest first."""
 
 
 @dataclass(frozen=True)
@@ -310,6 +313,7 @@ class Store(Bucket):
             etag=stored.etag,
             pending_sns=document.pending_sns,
             stale_after_minutes=document.stale_after_minutes,
+            pending_history=document.pending_history,
         )
 
     def write_state(
@@ -321,10 +325,11 @@ class Store(Bucket):
         now: datetime,
         pending_sns: Sequence[PendingSns] = (),
         stale_after_minutes: float | None = None,
+        pending_history: Sequence[HistoryEvent] = (),
     ) -> str:
-        """PUT the state (with ``pending_sns`` and ``stale_after_minutes``: pass the ones read to
-        keep them), only over the version read (``If-Match: etag``) or only if still absent
-        (``If-None-Match: *`` when ``etag`` is None). Returns the new ETag.
+        """PUT the state (with ``pending_sns``, ``stale_after_minutes`` and ``pending_history``:
+        pass the ones read to keep them), only over the version read (``If-Match: etag``) or
+        only if still absent (``If-None-Match: *`` when ``etag`` is None). Returns the new ETag.
 
         Raises StateConflictError when another writer got there first.
         """
@@ -334,6 +339,7 @@ class Store(Bucket):
             run_id=run_id,
             pending_sns=pending_sns,
             stale_after_minutes=stale_after_minutes,
+            pending_history=pending_history,
         )
         return self._put_conditional(STATE_KEY, body, etag)
 

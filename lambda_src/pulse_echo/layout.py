@@ -3,13 +3,15 @@
 A contract other people's code relies on (docs/DESIGN.md section 2): hosts
 write ``pulse/<host>.json``; check_echo writes ``echo/<host>.json`` and
 ``failure/<host>.json``; check_result keeps its own records under
-``state/``. Nothing of ours is ever written under ``pulse/``: that would
-invoke check_echo again. Standard library only.
+``state/`` and the history of status changes under ``history/``. Nothing
+of ours is ever written under ``pulse/``: that would invoke check_echo
+again. Standard library only.
 """
 
 from __future__ import annotations
 
 import re
+from datetime import datetime, timezone
 
 PULSE_PREFIX = "pulse/"
 """Pulses, written by monitored hosts only: ``pulse/<host>.json``."""
@@ -35,6 +37,11 @@ keyed by the pulse's ETag, so a pulse is read only when it changed. A cache: los
 
 PAUSES_KEY = f"{STATE_PREFIX}pauses.json"
 """The operator's pauses (maintenance windows): written only by pulse-pause, read by check_result."""
+
+HISTORY_PREFIX = "history/"
+"""The history of status changes: append-only objects, one per check_result run that changed a
+status (and one per pulse-pause command), ``history/YYYY/MM/DD/HHMMSSZ-<writer id>.json``
+(history_key); expired by the bucket's lifecycle rule (``history_retention_days``)."""
 
 KEY_SUFFIX = ".json"
 
@@ -62,6 +69,27 @@ def host_from_key(key: str, prefix: str) -> str | None:
 def key_for(prefix: str, host: str) -> str:
     """Return the object key ``<prefix><host>.json`` (inverse of host_from_key)."""
     return f"{prefix}{host}{KEY_SUFFIX}"
+
+
+_WRITER_ID = re.compile(r"[^A-Za-z0-9_-]")
+
+
+def history_key(moment: datetime, writer_id: str) -> str:
+    """``history/YYYY/MM/DD/HHMMSSZ-<writer id>.json`` for a history object written at ``moment``
+    (aware; its UTC date and time): keys sort by time, one day is one folder, and the writer id
+    (a run id: characters other than letters, digits, ``-`` and ``_`` dropped, 100 at most) keeps
+    two writers in the same second apart."""
+    utc = moment.astimezone(timezone.utc)
+    writer = _WRITER_ID.sub("", writer_id)[:100] or "run"
+    return f"{HISTORY_PREFIX}{utc:%Y/%m/%d/%H%M%S}Z-{writer}{KEY_SUFFIX}"
+
+
+def history_start_after(moment: datetime) -> str:
+    """The ListObjectsV2 ``StartAfter`` that lists the history objects written at or after
+    ``moment``'s UTC second (and a few of that second that sort before it: readers filter by
+    time anyway)."""
+    utc = moment.astimezone(timezone.utc)
+    return f"{HISTORY_PREFIX}{utc:%Y/%m/%d/%H%M%S}"
 
 
 def key_bytes(key: str) -> int:

@@ -76,6 +76,18 @@ def decode_json(data: bytes | str, *, bom: bool = False) -> object:
         raise JsonError(exc) from None
 
 
+def decode_document(data: bytes, schema: int, error: type[ValueError], what: str) -> dict[str, object]:
+    """A document of ours: UTF-8 JSON, an object with ``"schema": schema``; raises ``error``
+    (naming ``what``) and nothing else otherwise."""
+    try:
+        document = decode_json(data)
+    except JsonError as exc:
+        raise error(f"{what} is not UTF-8 JSON: {exc}") from None
+    if not isinstance(document, dict) or document.get("schema") != schema:
+        raise error(f"{what} schema is not {schema}")
+    return document
+
+
 def encode_json(document: object) -> bytes:
     """Compact UTF-8 JSON, non-ASCII kept as is: the bytes written and sent."""
     return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")

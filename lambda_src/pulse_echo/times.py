@@ -60,6 +60,16 @@ def parse_isoformat(text: str) -> datetime:
         raise ValueError(f"timestamp {text!r} is out of range in UTC") from None
 
 
+def parse_optional_isoformat(text: object) -> datetime | None:
+    """parse_isoformat for an optional JSON field: None stays None; TypeError when ``text`` is
+    not a string, ValueError as parse_isoformat."""
+    if text is None:
+        return None
+    if not isinstance(text, str):
+        raise TypeError("time is not a string")
+    return parse_isoformat(text)
+
+
 def format_duration(seconds: float) -> str:
     """Render a non-negative duration in seconds as ``1d 2h``, ``3h 4m``, ``5m 6s`` or ``7s``."""
     total = max(0, int(seconds))

@@ -111,8 +111,8 @@ def take_lease(store: object, run_id: str, wait_seconds: float) -> object:
 
 
 def remove_from_state(store: object, host: str, run_id: str) -> bool:
-    """Drop ``host`` from state/status.json with If-Match (pending SNS alerts and the recorded
-    threshold are kept); True when it was there.
+    """Drop ``host`` from state/status.json with If-Match (pending SNS alerts, the recorded
+    threshold and the history events not written yet are kept); True when it was there.
 
     Re-reads and retries when check_result wrote the state in between
     (StateConflictError), up to STATE_ATTEMPTS times.
@@ -130,6 +130,7 @@ def remove_from_state(store: object, host: str, run_id: str) -> bool:
                 now=utcnow(),
                 pending_sns=stored.pending_sns,
                 stale_after_minutes=stored.stale_after_minutes,
+                pending_history=stored.pending_history,
             )
         except StateConflictError:
             time.sleep(0.5)

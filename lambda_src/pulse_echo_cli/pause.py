@@ -8,7 +8,9 @@ pause); a recovery is announced even during a pause. Pauses live in
 a conditional PUT (``If-Match`` on the ETag read, ``If-None-Match: *`` when
 absent) that is re-read and retried when another writer got there first: two
 operators, or an operator and a check_result run, lose nothing (check_result
-only reads the file).
+only reads the file). Each pause or resume is also recorded in the history
+(check_result.history: one object per command, events ``paused`` and
+``resumed`` with source ``operator``), for ``pulse-status --history``.
 
 Exit status: 0 done; 1 unknown host or AWS error; 2 wrong command line.
 """
@@ -20,10 +22,19 @@ import difflib
 import re
 import sys
 import time
+import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import TextIO
 
+from check_result.history import (
+    EVENT_PAUSED,
+    EVENT_RESUMED,
+    SOURCE_OPERATOR,
+    WRITER_PULSE_PAUSE,
+    HistoryEvent,
+    write_history,
+)
 from check_result.pauses import Pauses
 from check_result.store import StateConflictError, Store
 from pulse_echo import aws
@@ -165,6 +176,9 @@ def pause(args: argparse.Namespace, s3: object, out: TextIO | None = None, err: 
     who = "every host" if hosts is None else names_text(hosts)
     if not args.resume:
         write(store, lambda pauses: pauses.paused(hosts, args.until, now), now, err)
+        record(
+            store, [pause_event(EVENT_PAUSED, host, now, args.until) for host in hosts or [None]], now, err
+        )
         print(
             f"Paused {who} until {isoformat(args.until)} ({elapsed(now, args.until)}): no down alert "
             "until then; a host still down then is alerted once.",
@@ -173,6 +187,10 @@ def pause(args: argparse.Namespace, s3: object, out: TextIO | None = None, err: 
         return
     before, after = write(store, lambda pauses: pauses.resumed(hosts, now), now, err)
     was = [host for host in hosts or () if before.until(host, now) is not None and host in before.hosts]
+    ended = was if hosts is not None else [host for host, p in before.hosts.items() if p.active(now)]
+    if hosts is None and before.every_host is not None and before.every_host.active(now):
+        ended = [None, *ended]
+    record(store, [pause_event(EVENT_RESUMED, host, now) for host in ended], now, err)
     print(
         f"Resumed {who}: check_result judges {'them' if hosts is None or len(hosts) > 1 else 'it'} "
         "as usual from its next run.",
@@ -186,6 +204,30 @@ def pause(args: argparse.Namespace, s3: object, out: TextIO | None = None, err: 
             f"{PROG} --resume --all ends that.",
             file=out,
         )
+
+
+def pause_event(event: str, host: str | None, now: datetime, until: datetime | None = None) -> HistoryEvent:
+    """An operator pause (``until``) or its end, for the history (``host`` None: every host)."""
+    return HistoryEvent(
+        event,
+        host,
+        at=now,
+        since=now,
+        until=until,
+        duration=None if until is None else until - now,
+        source=SOURCE_OPERATOR,
+    )
+
+
+def record(store: Store, events: list[HistoryEvent], now: datetime, err: TextIO) -> None:
+    """Write ``events`` to the history as one object; a failure is a warning (the pause itself
+    is done): the history then lacks it, and pulse-status counts that time as watched."""
+    written = write_history(
+        store, events, run_id=f"{PROG}-{uuid.uuid4().hex}", now=now, writer=WRITER_PULSE_PAUSE
+    )
+    if written.error is not None:
+        reason = one_line(aws.describe(written.error))
+        print(f"{PROG}: warning: done, but not recorded in the history: {reason}", file=err)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

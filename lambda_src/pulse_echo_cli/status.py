@@ -7,7 +7,8 @@ pauses, and the failure records of failing hosts; then classifies each host
 with check_result's own rules (``check_result.rules.host_statuses``): ``up``,
 ``down``, ``new`` or ``paused``, with its kind, its threshold, the age of its
 last echo, and the current reason (for a job that ran fine, its last report).
-Read-only: it needs ``s3:ListBucket`` and ``s3:GetObject`` on the bucket.
+``--history`` and ``--html`` add the history of status changes and uptime
+(history.py). Read-only: it needs ``s3:ListBucket`` and ``s3:GetObject`` on the bucket.
 
 Exit status: 0 shown; 1 AWS error (wrong bucket, no credentials, access
 denied, S3 unreachable); 2 wrong command line.
@@ -30,6 +31,7 @@ from pulse_echo.reasons import JOB_MESSAGE_CHARS, job_facts
 from pulse_echo.text import one_line, tail_line
 from pulse_echo.times import format_duration, iso_with_age, isoformat, utcnow
 
+from . import history
 from .aws import add_region_and_now_arguments, run_tool, s3_client, tool_parser
 
 PROG = "pulse-status"
@@ -41,7 +43,7 @@ FROM_OPTION, FROM_STATE, FROM_ENVIRONMENT, FROM_DEFAULT = "option", "state", "en
 HELP = (
     "Show every host of a pulse-echo bucket with its status (down, new, paused, up), its kind "
     "(probe, heartbeat, job) and threshold, the age of its last echo and why it is not up, using "
-    "check_result's own logic.",
+    "check_result's own logic; --history adds what changed and each host's uptime, --html a status page.",
     "The deployment's threshold is the one check_result recorded in state/status.json; "
     "--stale-after-minutes is needed only before check_result's first run. "
     "AWS settings come from the usual environment: AWS_PROFILE, AWS_REGION, "
@@ -64,8 +66,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
             f"{DEFAULT_STALE_AFTER_MINUTES:g})"
         ),
     )
+    history.add_arguments(parser)
     add_region_and_now_arguments(parser)
     args = parser.parse_args(argv)
+    history.check_arguments(parser, args)
     args.stale_after_source = FROM_OPTION
     if args.stale_after_minutes is None:
         raw = settings.raw(settings.STALE_AFTER)
@@ -253,11 +257,13 @@ def main(argv: list[str] | None = None) -> int:
         now = args.now or utcnow()
 
         def show() -> None:
-            report = collect(
-                s3_client(args.region), args.bucket, now, args.stale_after_minutes, args.stale_after_source
-            )
-            render = render_json if args.json else render_table
-            print(render(report, args.bucket, now))
+            s3 = s3_client(args.region)
+            report = collect(s3, args.bucket, now, args.stale_after_minutes, args.stale_after_source)
+            if args.history is not None or args.html is not None:
+                history.show(args, s3, report, now, PROG)
+            else:
+                render = render_json if args.json else render_table
+                print(render(report, args.bucket, now))
             notes = [threshold_note(report) if report.rows else None]  # no host: nothing was judged
             if report.pulses_unread:
                 notes.append(

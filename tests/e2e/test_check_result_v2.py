@@ -11,11 +11,14 @@ as a user runs them (scripts/, the emulator as AWS), at the emulator's time.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import pytest
+from pulse_echo.times import format_duration
 
 from tests.e2e.conftest import STALE_AFTER_MINUTES, WEBHOOK_PATH, Deployment
 from tools.httpserver import LocalHttpServer
@@ -175,3 +178,65 @@ def test_a_job_failure_is_alerted_at_the_next_run_and_its_recovery_says_what_it_
     assert up.endswith("It said: backup done: 12 GB")
     (alert,) = fresh.sns_alerts()
     assert alert["events"][0]["job"]["message"] == "backup done: 12 GB"
+
+
+def test_a_down_up_cycle_is_in_the_history_with_its_duration_and_uptime(
+    fresh: Deployment, targets: LocalHttpServer, tmp_path: Path
+) -> None:
+    """Through the deployed zips: check_result records the first sight, the down and the up (one
+    history object each), and pulse-status --history, run as a user runs it, gives the outage (from
+    the last success to the next, as S3 dated the echoes) and the uptime over the time watched."""
+    url = targets.route("/history/health", 200, "ok")
+
+    def modified(key: str) -> datetime:
+        head = fresh.client("s3").head_object(Bucket=fresh.bucket, Key=key)
+        return head["LastModified"].astimezone(timezone.utc)
+
+    sent(fresh.upload_pulse("db-9", url, "ok"))
+    pulsed, first = modified("pulse/db-9.json"), modified("echo/db-9.json")
+    assert run(fresh)["history_written"] == 1  # first seen
+    fresh.pass_time(PAST_STALE)
+    down = run(fresh)
+    assert (down["events"]["down"], down["history_written"]) == (1, 1)
+    assert run(fresh)["history_written"] == 0  # announced once, recorded once
+    fresh.pass_time(timedelta(minutes=14))
+    sent(fresh.upload_pulse("db-9", url, "ok"))  # back about 30 minutes after its last success
+    back = modified("echo/db-9.json")
+    summary = run(fresh)
+    assert (summary["events"]["up"], summary["history_written"]) == (1, 1)
+    assert len(fresh.keys("history/")) == 3
+    fresh.pass_time(timedelta(minutes=10))  # up since (its threshold is 15 minutes)
+
+    result = fresh.tool("pulse-status", "--history", "db-9", "--json")
+    assert (result.returncode, result.stderr) == (0, ""), result.stderr
+    document = json.loads(result.stdout)
+    up, down_event, seen = document["events"]
+    assert (up["event"], down_event["event"], seen["event"]) == ("up", "down", "first_seen")
+    outage = (back - first).total_seconds()
+    assert outage >= 30 * 60  # the clock moved 30 minutes (and the machine's own time)
+    assert (up["since"], up["last_ok_at"], up["duration_seconds"]) == (iso(first), iso(back), outage)
+    assert down_event["since"] == iso(first)  # the outage began at the last success
+    assert seen["since"] == iso(pulsed)  # first seen: its first pulse
+    (host,) = document["hosts"]
+    day = host["uptime"][0]
+    watched = (datetime.fromisoformat(document["now"]) - pulsed).total_seconds()
+    assert (host["status"], host["down_now"], host["watched_from"]) == ("up", False, iso(pulsed))
+    assert (day["watched_seconds"], day["down_seconds"], day["outages"]) == (watched, outage, 1)
+    assert day["uptime"] == pytest.approx(1 - outage / watched, abs=1e-6)
+
+    table = fresh.tool("pulse-status", "--history")
+    assert table.returncode == 0, table.stderr
+    (row,) = [line for line in table.stdout.splitlines() if line.startswith("db-9  ")][-1:]
+    cells = re.split(r"  +", row)
+    assert cells[1] == "up"
+    assert cells[2] == cells[3] == cells[4] != "100%"  # watched for less than a day: the same
+    assert cells[5] == f"{format_duration(outage)} (1 outage)"
+
+    page = tmp_path / "status.html"
+    written = fresh.tool("pulse-status", "--html", str(page))
+    assert written.returncode == 0, written.stderr
+    assert "db-9" in page.read_text(encoding="utf-8")
+
+
+def iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -63,6 +63,23 @@ def test_bucket_blocks_public_access_and_denies_requests_without_tls(deployment:
     assert set(statement["Condition"]) == {"Bool"}
 
 
+def test_the_history_expires_after_history_retention_days_and_nothing_else_does(
+    deployment: Deployment,
+) -> None:
+    rules = deployment.client("s3").get_bucket_lifecycle_configuration(Bucket=MAIN_BUCKET)["Rules"]
+    by_id = {rule["ID"]: rule for rule in rules}
+    assert set(by_id) == {"expire-history", "abort-incomplete-multipart-uploads"}
+    history = by_id["expire-history"]
+    assert (history["Status"], history["Filter"], history["Expiration"]) == (
+        "Enabled",
+        {"Prefix": "history/"},
+        {"Days": 90},  # the module's default
+    )
+    uploads = by_id["abort-incomplete-multipart-uploads"]
+    assert uploads["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 7}
+    assert "Expiration" not in uploads
+
+
 def test_pulse_uploads_notify_check_echo_only_for_pulse_json(deployment: Deployment) -> None:
     configuration = deployment.client("s3").get_bucket_notification_configuration(Bucket=MAIN_BUCKET)
     (rule,) = configuration["LambdaFunctionConfigurations"]
@@ -200,6 +217,7 @@ def test_each_role_has_least_privilege(deployment: Deployment) -> None:
         "ReadFailuresAndState",
         "ReadPulsesAndEchoes",
         "WriteState",
+        "WriteHistory",
         "WriteOwnLogs",
         "PublishAlerts",
         "SendFailedInvocations",
@@ -228,6 +246,9 @@ def test_each_role_has_least_privilege(deployment: Deployment) -> None:
     ]
     assert sorted(as_list(result["WriteState"]["Action"])) == ["s3:DeleteObject", "s3:PutObject"]
     assert as_list(result["WriteState"]["Resource"]) == [f"{bucket_arn}/state/*"]
+    # append-only: no read, no delete (the lifecycle rule expires the history)
+    assert as_list(result["WriteHistory"]["Action"]) == ["s3:PutObject"]
+    assert as_list(result["WriteHistory"]["Resource"]) == [f"{bucket_arn}/history/*"]
     assert as_list(result["WriteOwnLogs"]["Resource"]) == [f"{logs}/{MAIN_PREFIX}-check-result:*"]
     assert as_list(result["PublishAlerts"]["Action"]) == ["sns:Publish"]
     assert as_list(result["PublishAlerts"]["Resource"]) == [

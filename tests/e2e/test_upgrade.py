@@ -41,15 +41,16 @@ PREFIX = "e2e-upgrade"
 BUCKET = "pulse-echo-e2e-upgrade"
 
 # Resources the new version may add to an existing deployment (module-relative
-# addresses, e.g. 'aws_lambda_function_url.this["check_result"]'). None today.
-ALLOWED_CREATES: frozenset[str] = frozenset()
+# addresses, e.g. 'aws_lambda_function_url.this["check_result"]'): the lifecycle rule that
+# expires the history of status changes.
+ALLOWED_CREATES: frozenset[str] = frozenset({"aws_s3_bucket_lifecycle_configuration.this"})
 
 # What an upgrade may change in place, and on which resource type: the functions'
 # code (a new zip, its path and hash), handler, runtime, architecture and environment,
 # with the attributes AWS recomputes when any of those change; and the functions' role
-# policies, which grant what the new code reads (check_echo: echo/* and failure/*, to
-# date a run of failures; check_result: pulse/* and echo/*, for each host's threshold, kind
-# and pause, and a recovered job's report).
+# policies, which grant what the new code reads and writes (check_echo: echo/* and failure/*,
+# to date a run of failures; check_result: pulse/* and echo/*, for each host's threshold, kind
+# and pause, and a recovered job's report, and history/* for the history of status changes).
 FUNCTION_ATTRIBUTES = frozenset(
     {
         "filename",

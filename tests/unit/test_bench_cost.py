@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from bench import cost
@@ -30,6 +32,10 @@ def hand_usage(hosts: int) -> cost.Usage:
         log_retention_days=30,
         log_compression_ratio=0.15,
         object_bytes_per_host=750,
+        flapping_share_per_day=0.01,
+        history_retention_days=90,
+        history_event_bytes=300,
+        history_object_bytes=100,
     )
 
 
@@ -63,8 +69,12 @@ def test_the_always_free_tier_covers_lambda_and_logs_for_ten_hosts() -> None:
     total, after_free = cost.totals(items)
     by_name = {item.name: item for item in items}
 
+    history = next(item for item in items if item.name.startswith("History"))
     not_free = (
-        by_name["S3 PUT/LIST requests"].usd + by_name["S3 GET requests"].usd + by_name["S3 storage"].usd
+        by_name["S3 PUT/LIST requests"].usd
+        + by_name["S3 GET requests"].usd
+        + by_name["S3 storage"].usd
+        + history.usd
     )
     assert after_free == pytest.approx(not_free)
     assert total > after_free
@@ -120,3 +130,33 @@ def test_the_table_has_a_column_of_heartbeat_only_hosts_with_their_own_measureme
     ]
     assert lambda_compute[1] < lambda_compute[0]  # nothing probed: a shorter check_echo
     assert cost.table(report).splitlines()[0].endswith("| 1,000 hosts | 1,000 heartbeat-only hosts |")
+
+
+def test_the_history_at_10000_hosts_with_1_percent_flapping_a_day_by_hand() -> None:
+    usage = hand_usage(10_000)
+    (history,) = [item for item in cost.monthly_cost(usage) if item.name.startswith("History")]
+    assert history.name == "History: S3 PUTs and storage (1% of hosts flap a day)"
+
+    # 100 hosts go down and up: 200 events a day over 144 runs; a run with an event writes one object
+    events, runs = 200, 144
+    objects = runs * (1 - (1 - 1 / runs) ** events)
+    assert usage.history_objects_per_day == pytest.approx(objects)
+    assert 100 < objects < 144  # several events share a run
+    assert history.quantity == pytest.approx(objects * 30)
+    # kept 90 days: each object's envelope and each event's bytes
+    stored_gb = (objects * 90 * 100 + events * 90 * 300) / 1e9
+    assert usage.history_stored_gb == pytest.approx(stored_gb)
+    assert history.usd == pytest.approx(objects * 30 * 0.005 / 1000 + stored_gb * 0.023)
+    assert history.usd < 0.05  # pennies a month
+    assert history.free_usd == 0
+
+    # pulse-status --history reads the last 37 days: one LIST page per 1,000 objects, one GET each
+    pages, gets = usage.history_reads()
+    assert (pages, gets) == (math.ceil(objects * 37 / 1000), pytest.approx(objects * 37))
+
+
+def test_a_fleet_that_never_flaps_writes_no_history() -> None:
+    usage = hand_usage(10_000)
+    usage.flapping_share_per_day = 0
+    (history,) = [item for item in cost.monthly_cost(usage) if item.name.startswith("History")]
+    assert (history.quantity, history.usd) == (0, 0)

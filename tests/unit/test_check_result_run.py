@@ -424,7 +424,8 @@ def test_s3_requests_per_run_stay_within_the_bound_with_kinds_mixed_and_pulses_c
     first = run_at(T0 + 11 * MIN, s3)  # an empty index: every pulse is read once, within the cap
     assert first["pulses_read"] == hosts
     assert first["index_saved"] is True
-    assert len(calls) <= listed + constant + 1 + hosts  # + the state's first write
+    assert len(calls) <= listed + constant + 1 + 1 + hosts  # + the state's first write, + one history object
+    assert calls.count("PutObject") == 4  # the lease, the state, the pulse index, the history (first seen)
 
     calls.clear()
     steady = run_at(T0 + 12 * MIN, s3)
@@ -451,9 +452,9 @@ def test_s3_requests_per_run_stay_within_the_bound_with_kinds_mixed_and_pulses_c
     assert changed["pulses_read"] == 30
     assert changed["events"] == {"down": 3, "still_down": 0, "up": 0}
     changes = 3
-    assert len(calls) <= listed + constant + 1 + 30 + 1 * changes  # + the index's write
+    assert len(calls) <= listed + constant + 1 + 1 + 30 + 1 * changes  # + the index's write, + the history
     assert calls.count("GetObject") == 3 + 30 + 2  # + the changed pulses, + the 2 failure records
-    assert calls.count("PutObject") == 3  # the lease, the state, the pulse index
+    assert calls.count("PutObject") == 4  # the lease, the state, the pulse index, one history object
     assert changed["s3_requests"] == len(calls)
     [message] = posts(http_server)
     assert "`h0002`" in message["text"]

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from check_result.history import HistoryEvent
 from check_result.rules import evaluate
 from check_result.state import HostState, PendingSns, encode_state
 from check_result.store import LEASE_KEY, STATE_KEY, Store
@@ -246,18 +247,28 @@ def test_host_left_only_in_the_state_or_only_as_a_failure_record(
     assert keys(s3) == {STATE_KEY}
 
 
-def test_forgetting_a_host_keeps_the_pending_sns_messages_and_the_recorded_threshold(s3: object) -> None:
+def test_forgetting_a_host_keeps_the_pending_messages_and_history_and_the_recorded_threshold(
+    s3: object,
+) -> None:
     store = Store(s3, TEST_BUCKET)
     pending = (PendingSns("check-result", NOW, '{"events": []}', "pulse-echo: 1 down"),)
+    history = (HistoryEvent("down", "gone", at=NOW, since=NOW - timedelta(hours=1)),)
     hosts = {"gone": down_since(NOW - timedelta(hours=1)), "other": down_since(NOW - timedelta(hours=1))}
     store.write_state(
-        hosts, etag=None, run_id="check-result", now=NOW, pending_sns=pending, stale_after_minutes=1.5
+        hosts,
+        etag=None,
+        run_id="check-result",
+        now=NOW,
+        pending_sns=pending,
+        stale_after_minutes=1.5,
+        pending_history=history,
     )
 
     assert pulse_forget.remove_from_state(store, "gone", "forget-1") is True
 
     read = store.read_state()
     assert (set(read.hosts), read.pending_sns, read.stale_after_minutes) == ({"other"}, pending, 1.5)
+    assert read.pending_history == history  # the history of the forgotten host is still written
 
 
 def test_a_host_still_sending_pulses_gets_a_warning(

@@ -154,6 +154,63 @@ def test_pause_every_host_until_a_time_then_resume_all(
     assert pauses(s3) == Pauses()
 
 
+def recorded(s3: object) -> list[list[tuple]]:
+    """The history objects pulse-pause wrote: their events as (event, host, since, until, source)."""
+    keys = sorted(
+        item["Key"] for item in s3.list_objects_v2(Bucket=TEST_BUCKET, Prefix="history/").get("Contents", [])
+    )
+    objects = [json.loads(s3.get_object(Bucket=TEST_BUCKET, Key=key)["Body"].read()) for key in keys]
+    assert all(document["writer"] == "pulse-pause" for document in objects)
+    return [
+        [(e["event"], e["host"], e["since"], e["until"], e["source"]) for e in document["events"]]
+        for document in objects
+    ]
+
+
+def test_each_pause_and_resume_is_one_history_object(s3: object, capsys: pytest.CaptureFixture[str]) -> None:
+    seed(s3, "web-1", "db 1/ü")
+    pause(["--for", "2h", "web-1", "db 1/ü"], capsys)
+    pause(["--resume", "web-1"], capsys, NOW + MIN)
+    pause(["--for", "30m", "--all"], capsys, NOW + 2 * MIN)
+    pause(["--resume", "--all"], capsys, NOW + 3 * MIN)
+    t = [isoformat(NOW + i * MIN) for i in range(4)]
+    assert recorded(s3) == [
+        [
+            ("paused", "web-1", t[0], "2026-01-01T12:00:00Z", "operator"),
+            ("paused", "db 1/ü", t[0], "2026-01-01T12:00:00Z", "operator"),
+        ],
+        [("resumed", "web-1", t[1], None, "operator")],
+        [("paused", None, t[2], "2026-01-01T10:32:00Z", "operator")],
+        [("resumed", None, t[3], None, "operator"), ("resumed", "db 1/ü", t[3], None, "operator")],
+    ]
+    assert pause(["--resume", "web-1"], capsys, NOW + 4 * MIN)[0] == 0  # no pause of its own: no event
+    assert len(recorded(s3)) == 4
+
+
+def test_a_history_that_cannot_be_written_is_a_warning_the_pause_is_set(
+    s3: object, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from botocore.exceptions import ClientError
+
+    seed(s3, "web-1")
+    put_object = s3.put_object
+
+    def refuse_history(**kwargs: object) -> dict:
+        if str(kwargs["Key"]).startswith("history/"):
+            raise ClientError({"Error": {"Code": "AccessDenied", "Message": "Access Denied"}}, "PutObject")
+        return put_object(**kwargs)
+
+    monkeypatch.setattr(s3, "put_object", refuse_history)
+    monkeypatch.setattr(pulse_echo_cli.aws, "s3_client", lambda region: s3)
+    status, out, err = pause(["--for", "1h", "web-1"], capsys)
+    assert status == 0
+    assert out.startswith("Paused web-1 until ")
+    assert_one_line_error(
+        "pulse-pause", err, "warning: done, but not recorded in the history", "PutObject: AccessDenied"
+    )
+    assert set(pauses(s3).hosts) == {"web-1"}
+
+
 def test_ended_pauses_are_dropped_at_the_next_write(s3: object, capsys: pytest.CaptureFixture[str]) -> None:
     seed(s3, "a", "b")
     pause(["--for", "30m", "a"], capsys)

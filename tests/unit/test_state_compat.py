@@ -15,6 +15,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from check_result.history import HistoryEvent
 from check_result.state import HostState, PendingSns, StateDocument, decode_state_document, encode_state
 from check_result.store import Store
 from pulse_echo.layout import STATE_KEY
@@ -151,8 +152,10 @@ def test_v010_reads_what_this_version_writes(v010: Path) -> None:
         run_id="run-1000",
         pending_sns=WRITTEN_BY_V010.pending_sns,
         stale_after_minutes=1500,
+        pending_history=[HistoryEvent("down", "db-1", at=T0, since=T0 - 50 * MIN)],
     )
     assert json.loads(data)["stale_after_minutes"] == 1500
+    assert len(json.loads(data)["pending_history"]) == 1
     seen = json.loads(run_v010(v010, V010_READER, data))
     ours = decode_state_document(data)
     assert seen == {
