@@ -35,7 +35,7 @@ from datetime import datetime
 from pulse_echo.pulse import KIND_JOB
 from pulse_echo.reasons import JOB_FAILED, JOB_MESSAGE_CHARS, Reason, job_facts
 from pulse_echo.records import EchoRecord
-from pulse_echo.text import encode_json, one_line, tail_line
+from pulse_echo.text import counted, encode_json, one_line, tail_line
 from pulse_echo.times import elapsed, format_duration, iso_or_none, isoformat
 
 from .model import (
@@ -195,7 +195,7 @@ def render_slack_text(alert: Alert, *, max_chars: int = TEXT_MAX_CHARS) -> str:
     run = alert.run
     lines = [
         f"*pulse-echo*: {summary_line(alert)} "
-        f"(bucket {_slack_code(run.bucket)}, {isoformat(run.time)}; watching {run.hosts} hosts: "
+        f"(bucket {_slack_code(run.bucket)}, {isoformat(run.time)}; watching {counted(run.hosts, 'host')}: "
         + watched_text(run.statuses)
         + ")"
     ]

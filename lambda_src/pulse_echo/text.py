@@ -24,6 +24,11 @@ def tail_clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else ELLIPSIS + text[len(text) - limit + 1 :]
 
 
+def counted(count: int, noun: str) -> str:
+    """``1 host``, ``7 hosts``: a count with its noun, plural when it is not one."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
 def _escaped(text: str) -> str:
     return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
 

@@ -37,7 +37,7 @@ from check_result.history import (
 from check_result.model import STATUS_DOWN, HostStatus
 from pulse_echo.layout import HISTORY_PREFIX, history_start_after
 from pulse_echo.pulse import PAUSE_MAX_AHEAD
-from pulse_echo.text import one_line
+from pulse_echo.text import counted, one_line
 from pulse_echo.times import format_duration, iso_or_none, isoformat
 
 from . import uptime as up
@@ -378,9 +378,8 @@ def show(args: argparse.Namespace, s3: object, report: Report, now: datetime, pr
                 Path(args.html).write_text(page, encoding="utf-8")
             except OSError as exc:
                 raise CliError(f"cannot write {args.html}: {exc.strerror or exc}") from None
-            print(
-                f"Wrote {args.html}: {len(view.rows)} hosts, {len(view.events())} events in {view.days} days."
-            )
+            hosts, events = counted(len(view.rows), "host"), counted(len(view.events()), "event")
+            print(f"Wrote {args.html}: {hosts}, {events} in {counted(view.days, 'day')}.")
     else:
         render = render_json if args.json else render_text
         print(render(view, args.bucket, args.history or None))

@@ -182,6 +182,14 @@ def test_text_names_each_host_its_last_success_how_long_ago_and_why() -> None:
     assert "mail-5" not in text  # down, but paused: counted, never named
 
 
+def test_a_fleet_of_one_is_watching_1_host() -> None:
+    now = datetime(2026, 1, 1, 10, 30, tzinfo=timezone.utc)
+    hour = timedelta(hours=1)
+    alert = make_alert({"solo": Observation("solo", last_ok_at=now - hour, pulse_at=now - hour)}, now=now)
+    first = render_slack_text(alert).splitlines()[0]
+    assert "watching 1 host: 0 up, 1 down, 0 new)" in first, first
+
+
 def test_order_is_down_still_down_up() -> None:
     kinds = [event.kind for event in example_alert().listed]
     assert kinds == ["down", "down", "down", "still_down", "up"]
