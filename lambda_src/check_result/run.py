@@ -1,24 +1,29 @@
-"""One check_result run, at ``now``: the I/O around the pure rules.
+"""One check_result invocation: a sweep, then deadline checks until its window ends.
 
 1. take the run lease ``state/lock.json`` (a run that finds a live lease
    logs it and returns without sending: EventBridge may deliver a schedule
-   twice, and a Lambda retry may overlap the next run);
-2. list ``echo/``, ``pulse/`` and ``failure/``; read ``state/status.json``,
-   the pulse index ``state/pulses.json`` and the operator's pauses
-   ``state/pauses.json``;
-3. read the pulses that changed since they were indexed (bounded, pulses.py)
-   for each host's Profile, and the failure records that date never-successful
-   hosts seen for the first time (bounded);
-4. evaluate the statuses at ``now`` (rules.evaluate: pure);
-5. read the failure records of the hosts the message names (and a recovered
-   job's echo record), and tell each host's reason once (rules.explain); log
-   one line per decision;
-6. deliver: one message to the webhook, then SNS with the messages earlier runs
-   could not publish (delivery.py; the rules: docs/alerts.md);
-7. save the next state and the pending SNS messages (conditional PUT) when
-   they changed, then the pulse index when it changed (a cache: a failed write
-   is logged, never fatal);
-8. release the lease (also on error).
+   twice, and a Lambda retry may overlap the next run); it is held for the
+   whole invocation;
+2. the **sweep**: list ``echo/``, ``pulse/`` and ``failure/`` (at once); read
+   ``state/status.json``, the pulse index ``state/pulses.json`` and the
+   operator's pauses ``state/pauses.json``; read the pulses that changed since
+   they were indexed (bounded, pulses.py) for each host's Profile, and the
+   failure records that date never-successful hosts seen for the first time
+   (bounded); evaluate the statuses at ``now`` (rules.evaluate: pure); then
+   *finish the check* (below) and save the pulse index when it changed (a
+   cache: a failed write is logged, never fatal);
+3. **deadline checks**, while the invocation's window lasts (window.py): sleep
+   until the earliest deadline the last check found (rules.deadlines), HEAD the
+   echo, pulse and failure object of each host due by then (bounded), evaluate
+   them at that moment (rules.recheck: the same rules) and finish the check;
+4. release the lease (also on error).
+
+Every check, the sweep or a deadline check, is one unit (finish_check): read
+the failure records of the hosts its message names (and a recovered job's echo
+record), tell each host's reason once (rules.explain), log one line per
+decision, deliver its one message (the webhook, then SNS with the messages
+earlier checks could not publish: delivery.py, docs/alerts.md), and save the
+next state and the pending SNS messages (conditional PUT) when they changed.
 """
 
 from __future__ import annotations
@@ -26,30 +31,102 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from pulse_echo.logs import log
 from pulse_echo.reasons import Reason
-from pulse_echo.times import ms_since, utcnow
+from pulse_echo.records import FailureRecord
+from pulse_echo.times import iso_exact, ms_since, utcnow
 
-from .delivery import LOGGER, post_alert, publish_sns, resolve_webhook_url
-from .model import STATUS_UP, Evaluation, minutes
+from .delivery import LOGGER, SnsDelivery, WebhookDelivery, post_alert, publish_sns, resolve_webhook_url
+from .model import STATUS_UP, Evaluation, Profile, count_events, minutes
 from .pulses import PulseEntry
 from .rules import (
     DATING_READS_PER_RUN,
+    deadlines,
     evaluate,
     explain,
     hosts_needing_echo_records,
     hosts_needing_failure_records,
     hosts_to_date,
+    recheck,
     with_failing_since,
 )
-from .store import Store, Stored
+from .store import Store, Stored, StoredState
+from .window import Window, due, next_wake
 
 if TYPE_CHECKING:
     from .handler import Config
+
+
+@dataclass
+class Invocation:
+    """What one invocation works with: its configuration, bucket, clients, clock and bounds.
+
+    ``clock`` gives the time (aware UTC); ``sleep`` waits (the webhook's retries and the
+    wait for a deadline); ``deadline`` (``time.monotonic()`` scale) bounds the webhook
+    retries; ``window`` (None: no deadline checks) bounds the deadline checks.
+    """
+
+    config: Config
+    store: Store
+    sns: Any
+    webhook_url: str
+    run_id: str
+    clock: Callable[[], datetime]
+    sleep: Callable[[float], None]
+    deadline: float | None
+    window: Window | None
+    sns_error: Exception | None = None
+    checks: list[Check] = field(default_factory=list)
+    index: dict[str, PulseEntry] = field(default_factory=dict)
+    """The pulse index as the sweep left it (deadline checks read a due host's pulse only
+    when its ETag differs)."""
+
+    def webhook_deadline(self) -> float | None:
+        """The webhook's retries stop at the Lambda deadline and before the next scheduled run."""
+        if self.window is None:
+            return self.deadline
+        left = (self.window.next_run - self.clock()).total_seconds()
+        bound = time.monotonic() + max(left, 0.0)
+        return bound if self.deadline is None else min(self.deadline, bound)
+
+
+@dataclass(frozen=True)
+class Check:
+    """One check's outcome: its ``kind`` (``sweep`` or ``deadline``), ``id`` (the run id; a
+    deadline check's is ``<run id>:<n>``), moment ``at``, the ``evaluation`` it acted on, what
+    was delivered, and whether the state was saved (``state`` is the state after it)."""
+
+    kind: str
+    id: str
+    at: datetime
+    evaluation: Evaluation
+    webhook: WebhookDelivery
+    sns: SnsDelivery
+    state_saved: bool
+    state: StoredState
+    checked: int = 0
+    """Hosts read again by a deadline check (0 for the sweep)."""
+
+    @property
+    def published_own(self) -> bool:
+        """True when SNS took this check's own message."""
+        return self.webhook.message is not None and self.webhook.message in self.sns.published
+
+    def to_dict(self) -> dict[str, object]:
+        """A deadline check's line in the run summary."""
+        return {
+            "id": self.id,
+            "at": iso_exact(self.at),
+            "hosts": self.checked,
+            "events": self.evaluation.event_counts(),
+            "delivered": [*self.webhook.delivered, *(["sns"] if self.published_own else [])],
+            "state_saved": self.state_saved,
+        }
 
 
 def run(
@@ -60,34 +137,42 @@ def run(
     ssm: Any | None = None,
     run_id: str | None = None,
     now: datetime | None = None,
+    clock: Callable[[], datetime] = utcnow,
     sleep: Callable[[float], None] = time.sleep,
     deadline: float | None = None,
+    window: Window | None = None,
 ) -> dict:
-    """One check_result run (see the module docstring). ``now`` (aware UTC) is taken after
-    the listings unless given (tests, simulations); ``sleep`` is the webhook retry wait;
-    ``deadline`` (``time.monotonic()`` scale) bounds the webhook retries.
+    """One check_result invocation (see the module docstring). ``now`` (aware UTC) fixes the
+    time of the sweep (tests, simulations; it then runs no deadline checks); otherwise
+    ``clock`` gives it, after the listings. ``sleep`` waits for the webhook's retries and for
+    deadlines; ``deadline`` (``time.monotonic()`` scale) bounds the webhook retries;
+    ``window`` (window.window; None: none) bounds the deadline checks.
 
     Returns ``{"run_id", "outcome", "hosts", "statuses", "events", "events_sent",
     "listed", "delivered", "sns_republished", "sns_pending", "sns_dropped",
     "state_saved", "suppressed", "pulses_read", "pulses_unread", "index_saved",
-    "s3_requests", "elapsed_ms"}``, where ``outcome`` is ``alerted``,
-    ``state_saved``, ``no_change`` or ``lease_held``; ``sns_republished``
-    counts the earlier runs' messages SNS took now, ``sns_pending`` those it
-    still has not, ``sns_dropped`` those dropped (over PENDING_SNS_MAX, or no
-    topic configured any more); ``suppressed`` the alerts a pause held back;
-    ``pulses_read`` the changed pulses read, ``pulses_unread`` those left for
-    the next runs (over PULSE_READS_PER_RUN).
+    "deadline_checks", "s3_requests", "elapsed_ms"}``, where ``outcome`` is ``alerted``,
+    ``state_saved``, ``no_change`` or ``lease_held``. ``hosts``, ``statuses``, ``listed``
+    and the pulse fields are the sweep's; ``events``, ``events_sent``, ``delivered`` and the
+    SNS counts add up every check; ``deadline_checks`` lists the deadline checks
+    (Check.to_dict). ``sns_republished`` counts the earlier checks' messages SNS took now,
+    ``sns_pending`` those it still has not, ``sns_dropped`` those dropped (over
+    PENDING_SNS_MAX, or no topic configured any more); ``suppressed`` the alerts a pause
+    held back; ``pulses_read`` the changed pulses read, ``pulses_unread`` those left for the
+    next runs (over PULSE_READS_PER_RUN).
 
-    When SNS refused a message, the summary is logged ("run finished", with
-    ``sns_error``) and that error (botocore's) is raised after the state was saved.
+    When SNS refused a message, the summary is logged ("run finished", with ``sns_error``)
+    and that error (botocore's) is raised after the state was saved.
     """
     started = time.monotonic()
+    if now is not None:
+        clock, window = (lambda: now), None
     run_id = run_id or str(uuid.uuid4())
     webhook_url = resolve_webhook_url(config, ssm)
     store = Store(s3, config.bucket, logger=LOGGER)
     summary: dict[str, object] = {"run_id": run_id}
 
-    lease = store.acquire_lease(run_id, now or utcnow(), config.run_lease)
+    lease = store.acquire_lease(run_id, clock(), config.run_lease)
     if lease is None:
         summary.update(outcome="lease_held", s3_requests=store.requests, elapsed_ms=ms_since(started))
         log(
@@ -99,85 +184,13 @@ def run(
         )
         return summary
 
-    sns_error: Exception | None = None
+    work = Invocation(config, store, sns, webhook_url, run_id, clock, sleep, deadline, window)
     try:
-        observations = store.list_observations()
-        stored = store.read_state()
-        index = store.read_pulse_index()
-        moment = now or utcnow()
-        pulses = store.read_profiles(
-            observations,
-            index.value,
-            now=moment,
-            stale_after=config.stale_after,
-            limit=config.pulse_reads,
-            max_bytes=config.pulse_max_bytes,
-        )
-        host_profiles = pulses.profiles
-        first = store.read_failures(hosts_to_date(observations, stored.hosts, DATING_READS_PER_RUN))
-        observations = with_failing_since(observations, first)
-        evaluation = evaluate(
-            observations, stored.hosts, moment, config.stale_after, config.renotify_after, host_profiles
-        )
-        wanted = hosts_needing_failure_records(evaluation.events, config.max_hosts_listed)
-        failures = {**first, **store.read_failures([host for host in wanted if host not in first])}
-        recoveries = store.read_echoes(
-            hosts_needing_echo_records(evaluation.events, host_profiles, config.max_hosts_listed)
-        )
-        reasons = explain(evaluation.statuses, failures, moment)
-        log_decisions(evaluation, reasons, run_id)
-        webhook = post_alert(
-            config,
-            evaluation,
-            reasons,
-            webhook_url,
-            run_id=run_id,
-            now=moment,
-            sleep=sleep,
-            deadline=deadline,
-            recoveries=recoveries,
-        )
-        outbox = [*stored.pending_sns, *([webhook.message] if webhook.message is not None else [])]
-        sns = publish_sns(config.sns_topic_arn, sns, outbox, run_id)
-        sns_error = sns.error
-        this_run_published = webhook.message is not None and webhook.message in sns.published
-        threshold = minutes(config.stale_after)
-        state_saved = (
-            evaluation.next_state != stored.hosts
-            or stored.unreadable
-            or sns.pending != stored.pending_sns
-            or stored.stale_after_minutes != threshold
-        )
-        if state_saved:
-            store.write_state(
-                evaluation.next_state,
-                etag=stored.etag,
-                run_id=run_id,
-                now=moment,
-                pending_sns=sns.pending,
-                stale_after_minutes=threshold,
-            )
-        index_saved = save_index(store, index, pulses.index, moment, run_id)
-        outcome = "alerted" if evaluation.events else "state_saved" if state_saved else "no_change"
-        summary.update(
-            outcome=outcome,
-            hosts=len(evaluation.statuses),
-            statuses=evaluation.counts(),
-            events=evaluation.event_counts(),
-            events_sent=len(evaluation.events),
-            listed=webhook.listed,
-            delivered=[*webhook.delivered, *(["sns"] if this_run_published else [])],
-            sns_republished=len(sns.published) - this_run_published,
-            sns_pending=len(sns.pending),
-            sns_dropped=sns.dropped,
-            state_saved=state_saved,
-            suppressed=evaluation.suppressed,
-            pulses_read=pulses.read,
-            pulses_unread=pulses.unread,
-            index_saved=index_saved,
-        )
-        if sns_error is not None:
-            summary["sns_error"] = repr(sns_error)
+        summary.update(sweep(work))
+        check_deadlines(work)
+        summary.update(totals(work.checks))
+        if work.sns_error is not None:
+            summary["sns_error"] = repr(work.sns_error)
     finally:
         try:
             store.release_lease(lease)
@@ -191,9 +204,165 @@ def run(
             )
     summary.update(s3_requests=store.requests, elapsed_ms=ms_since(started))
     log(LOGGER, logging.INFO, "run finished", **summary)
-    if sns_error is not None:
-        raise sns_error  # after the save: the error metric and the alarm see the SNS failure
+    if work.sns_error is not None:
+        raise work.sns_error  # after the save: the error metric and the alarm see the SNS failure
     return summary
+
+
+def sweep(work: Invocation) -> dict[str, object]:
+    """The sweep: list everything, evaluate every host, finish the check, save the pulse index;
+    returns its part of the run summary (hosts, statuses, pulses, index)."""
+    config, store = work.config, work.store
+    observations = store.list_observations()
+    stored = store.read_state()
+    index = store.read_pulse_index()
+    moment = work.clock()
+    pulses = store.read_profiles(
+        observations,
+        index.value,
+        now=moment,
+        stale_after=config.stale_after,
+        limit=config.pulse_reads,
+        max_bytes=config.pulse_max_bytes,
+    )
+    first = store.read_failures(hosts_to_date(observations, stored.hosts, DATING_READS_PER_RUN))
+    observations = with_failing_since(observations, first)
+    evaluation = evaluate(
+        observations, stored.hosts, moment, config.stale_after, config.renotify_after, pulses.profiles
+    )
+    check = finish_check(work, "sweep", moment, evaluation, stored, pulses.profiles, known=first)
+    work.index = pulses.index
+    return {
+        "hosts": len(evaluation.statuses),
+        "statuses": evaluation.counts(),
+        "listed": check.webhook.listed,
+        "suppressed": evaluation.suppressed,
+        "pulses_read": pulses.read,
+        "pulses_unread": pulses.unread,
+        "index_saved": save_index(store, index, pulses.index, moment, work.run_id),
+    }
+
+
+def check_deadlines(work: Invocation) -> None:
+    """Deadline checks until the window ends: wait for the earliest deadline the last check
+    found, read the hosts due by then again (HEADs) and finish the check."""
+    config, store = work.config, work.store
+    while work.window is not None:
+        last = work.checks[-1]
+        pending = {
+            host: moment for host, moment in deadlines(last.evaluation).items() if moment <= work.window.end
+        }
+        wake = next_wake(pending.values(), last.at, work.window.end)
+        if wake is None:
+            return
+        wait = (wake - work.clock()).total_seconds()
+        if wait > 0:
+            work.sleep(wait)
+        moment = work.clock()
+        hosts = due(pending, moment)
+        observed = store.observe(hosts)
+        reading = store.read_profiles(
+            observed,
+            {host: work.index[host] for host in observed if host in work.index},
+            now=moment,
+            stale_after=config.stale_after,
+            limit=config.pulse_reads,
+            max_bytes=config.pulse_max_bytes,
+        )
+        evaluation = recheck(
+            last.evaluation,
+            observed,
+            last.state.hosts,
+            moment,
+            config.stale_after,
+            config.renotify_after,
+            reading.profiles,
+        )
+        finish_check(work, "deadline", moment, evaluation, last.state, reading.profiles, checked=len(hosts))
+
+
+def finish_check(
+    work: Invocation,
+    kind: str,
+    moment: datetime,
+    evaluation: Evaluation,
+    stored: StoredState,
+    profiles: Mapping[str, Profile],
+    *,
+    known: dict[str, FailureRecord] | None = None,
+    checked: int = 0,
+) -> Check:
+    """One check's end, the same for the sweep and a deadline check: read the records its
+    message quotes (those in ``known`` are not read again), tell the reasons, log the
+    decisions, deliver, and save the next state when it changed (over ``stored``, the state
+    it evaluated against). Appends the Check to ``work.checks`` and returns it."""
+    config, store = work.config, work.store
+    check_id = work.run_id if kind == "sweep" else f"{work.run_id}:{len(work.checks)}"
+    known = known or {}
+    wanted = hosts_needing_failure_records(evaluation.events, config.max_hosts_listed)
+    failures = {**known, **store.read_failures([host for host in wanted if host not in known])}
+    recoveries = store.read_echoes(
+        hosts_needing_echo_records(evaluation.events, profiles, config.max_hosts_listed)
+    )
+    reasons = explain(evaluation.statuses, failures, moment)
+    log_decisions(evaluation, reasons, check_id)
+    webhook = post_alert(
+        config,
+        evaluation,
+        reasons,
+        work.webhook_url,
+        run_id=check_id,
+        now=moment,
+        sleep=work.sleep,
+        deadline=work.webhook_deadline(),
+        recoveries=recoveries,
+    )
+    outbox = [*stored.pending_sns, *([webhook.message] if webhook.message is not None else [])]
+    sns = publish_sns(config.sns_topic_arn, work.sns, outbox, check_id)
+    work.sns_error = work.sns_error or sns.error
+    threshold = minutes(config.stale_after)
+    state_saved = (
+        evaluation.next_state != stored.hosts
+        or stored.unreadable
+        or sns.pending != stored.pending_sns
+        or stored.stale_after_minutes != threshold
+    )
+    state = stored
+    if state_saved:
+        etag = store.write_state(
+            evaluation.next_state,
+            etag=stored.etag,
+            run_id=check_id,
+            now=moment,
+            pending_sns=sns.pending,
+            stale_after_minutes=threshold,
+        )
+        state = StoredState(evaluation.next_state, etag, False, sns.pending, threshold)
+    check = Check(kind, check_id, moment, evaluation, webhook, sns, state_saved, state, checked)
+    work.checks.append(check)
+    return check
+
+
+def totals(checks: list[Check]) -> dict[str, object]:
+    """The run summary's fields that add up every check (see run())."""
+    events = [event for check in checks for event in check.evaluation.events]
+    delivered = [
+        channel
+        for check in checks
+        for channel in (*check.webhook.delivered, *(["sns"] if check.published_own else []))
+    ]
+    saved = any(check.state_saved for check in checks)
+    return {
+        "outcome": "alerted" if events else "state_saved" if saved else "no_change",
+        "events": count_events(events),
+        "events_sent": len(events),
+        "delivered": list(dict.fromkeys(delivered)),
+        "sns_republished": sum(len(check.sns.published) - check.published_own for check in checks),
+        "sns_pending": len(checks[-1].sns.pending) if checks else 0,
+        "sns_dropped": sum(check.sns.dropped for check in checks),
+        "state_saved": saved,
+        "deadline_checks": [check.to_dict() for check in checks if check.kind == "deadline"],
+    }
 
 
 def save_index(
