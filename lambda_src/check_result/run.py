@@ -1,29 +1,32 @@
 """One check_result invocation: a sweep, then deadline checks until its window ends.
 
-1. take the run lease ``state/lock.json`` (a run that finds a live lease
-   logs it and returns without sending: EventBridge may deliver a schedule
-   twice, and a Lambda retry may overlap the next run); it is held for the
-   whole invocation;
-2. the **sweep**: list ``echo/``, ``pulse/`` and ``failure/`` (at once); read
+1. the **sweep**: list ``echo/``, ``pulse/`` and ``failure/`` (at once); read
    ``state/status.json``, the pulse index ``state/pulses.json`` and the
    operator's pauses ``state/pauses.json``; read the pulses that changed since
    they were indexed (bounded, pulses.py) for each host's Profile, and the
    failure records that date never-successful hosts seen for the first time
    (bounded); evaluate the statuses at ``now`` (rules.evaluate: pure); then
    *finish the check* (below) and save the pulse index when it changed (a
-   cache: a failed write is logged, never fatal);
-3. **deadline checks**, while the invocation's window lasts (window.py): sleep
+   cache: a conditional PUT; a failed write is logged, never fatal);
+2. **deadline checks**, while the invocation's window lasts (window.py): sleep
    until the earliest deadline the last check found (rules.deadlines), HEAD the
    echo, pulse and failure object of each host due by then (bounded), evaluate
-   them at that moment (rules.recheck: the same rules) and finish the check;
-4. release the lease (also on error).
+   them at that moment (rules.recheck: the same rules) and finish the check.
 
-Every check, the sweep or a deadline check, is one unit (finish_check): read
-the failure records of the hosts its message names (and a recovered job's echo
-record), tell each host's reason once (rules.explain), log one line per
-decision, deliver its one message (the webhook, then SNS with the messages
-earlier checks could not publish: delivery.py, docs/alerts.md), and save the
-next state and the pending SNS messages (conditional PUT) when they changed.
+Every check, the sweep or a deadline check, is one unit (finish_check). A check
+with nothing to announce and nothing to save writes nothing. Otherwise it takes
+the run lease ``state/lock.json`` (a check that finds another run's live lease
+logs it and ends the invocation without sending: EventBridge may deliver a
+schedule twice, and a Lambda retry may overlap the next run), checks that the
+state is still the one it read (a HEAD: its ETag) and, if another run changed
+it since, reads it and evaluates again against it; then it
+reads the failure records its message names (and a recovered job's echo
+record), tells each host's reason once (rules.explain), logs one line per
+decision, delivers its one message (the webhook, then SNS with the messages
+earlier checks could not publish: delivery.py, docs/alerts.md), saves the next
+state and the pending SNS messages (conditional PUT) and releases the lease
+(also on error). The lease is held only while a check delivers and saves: an
+invocation waiting for a deadline never holds up the next scheduled run.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -42,7 +45,7 @@ from pulse_echo.records import FailureRecord
 from pulse_echo.times import iso_exact, ms_since, utcnow
 
 from .delivery import LOGGER, SnsDelivery, WebhookDelivery, post_alert, publish_sns, resolve_webhook_url
-from .model import STATUS_UP, Evaluation, Profile, count_events, minutes
+from .model import STATUS_UP, Evaluation, Observation, Profile, count_events, minutes
 from .pulses import PulseEntry
 from .rules import (
     DATING_READS_PER_RUN,
@@ -55,7 +58,8 @@ from .rules import (
     recheck,
     with_failing_since,
 )
-from .store import Store, Stored, StoredState
+from .state import HostState
+from .store import Lease, Store, Stored, StoredState
 from .window import Window, due, next_wake
 
 if TYPE_CHECKING:
@@ -85,6 +89,8 @@ class Invocation:
     index: dict[str, PulseEntry] = field(default_factory=dict)
     """The pulse index as the sweep left it (deadline checks read a due host's pulse only
     when its ETag differs)."""
+    lease_held: bool = False
+    """A check found another run's live lease: the invocation ends without sending."""
 
     def webhook_deadline(self) -> float | None:
         """The webhook's retries stop at the Lambda deadline and before the next scheduled run."""
@@ -170,38 +176,14 @@ def run(
     run_id = run_id or str(uuid.uuid4())
     webhook_url = resolve_webhook_url(config, ssm)
     store = Store(s3, config.bucket, logger=LOGGER)
-    summary: dict[str, object] = {"run_id": run_id}
-
-    lease = store.acquire_lease(run_id, clock(), config.run_lease)
-    if lease is None:
-        summary.update(outcome="lease_held", s3_requests=store.requests, elapsed_ms=ms_since(started))
-        log(
-            LOGGER,
-            logging.INFO,
-            "run skipped: another run holds the lease",
-            outcome="lease_held",
-            run_id=run_id,
-        )
-        return summary
-
     work = Invocation(config, store, sns, webhook_url, run_id, clock, sleep, deadline, window)
-    try:
-        summary.update(sweep(work))
-        check_deadlines(work)
-        summary.update(totals(work.checks))
-        if work.sns_error is not None:
-            summary["sns_error"] = repr(work.sns_error)
-    finally:
-        try:
-            store.release_lease(lease)
-        except Exception as exc:  # noqa: BLE001 - never hide the run's own error behind this one
-            log(
-                LOGGER,
-                logging.ERROR,
-                "could not release the lease",
-                outcome="lease_release_failed",
-                reason=repr(exc),
-            )
+    summary: dict[str, object] = {"run_id": run_id, **sweep(work)}
+    check_deadlines(work)
+    summary.update(totals(work.checks))
+    if work.lease_held and len(work.checks) == 0:
+        summary["outcome"] = "lease_held"
+    if work.sns_error is not None:
+        summary["sns_error"] = repr(work.sns_error)
     summary.update(s3_requests=store.requests, elapsed_ms=ms_since(started))
     log(LOGGER, logging.INFO, "run finished", **summary)
     if work.sns_error is not None:
@@ -227,15 +209,19 @@ def sweep(work: Invocation) -> dict[str, object]:
     )
     first = store.read_failures(hosts_to_date(observations, stored.hosts, DATING_READS_PER_RUN))
     observations = with_failing_since(observations, first)
-    evaluation = evaluate(
-        observations, stored.hosts, moment, config.stale_after, config.renotify_after, pulses.profiles
-    )
-    check = finish_check(work, "sweep", moment, evaluation, stored, pulses.profiles, known=first)
+
+    def against(state: dict[str, HostState]) -> Evaluation:
+        return evaluate(
+            observations, state, moment, config.stale_after, config.renotify_after, pulses.profiles
+        )
+
+    check = finish_check(work, "sweep", moment, against, stored, pulses.profiles, known=first)
     work.index = pulses.index
+    evaluation = against(stored.hosts) if check is None else check.evaluation
     return {
         "hosts": len(evaluation.statuses),
         "statuses": evaluation.counts(),
-        "listed": check.webhook.listed,
+        "listed": 0 if check is None else check.webhook.listed,
         "suppressed": evaluation.suppressed,
         "pulses_read": pulses.read,
         "pulses_unread": pulses.unread,
@@ -247,7 +233,7 @@ def check_deadlines(work: Invocation) -> None:
     """Deadline checks until the window ends: wait for the earliest deadline the last check
     found, read the hosts due by then again (HEADs) and finish the check."""
     config, store = work.config, work.store
-    while work.window is not None:
+    while work.window is not None and work.checks and not work.lease_held:
         last = work.checks[-1]
         pending = {
             host: moment for host, moment in deadlines(last.evaluation).items() if moment <= work.window.end
@@ -269,36 +255,100 @@ def check_deadlines(work: Invocation) -> None:
             limit=config.pulse_reads,
             max_bytes=config.pulse_max_bytes,
         )
-        evaluation = recheck(
-            last.evaluation,
-            observed,
-            last.state.hosts,
-            moment,
-            config.stale_after,
-            config.renotify_after,
-            reading.profiles,
+        against = rechecking(last.evaluation, observed, moment, config, reading.profiles)
+        finish_check(work, "deadline", moment, against, last.state, reading.profiles, checked=len(hosts))
+
+
+def rechecking(
+    evaluation: Evaluation,
+    observed: dict[str, Observation],
+    moment: datetime,
+    config: Config,
+    profiles: Mapping[str, Profile],
+) -> Callable[[dict[str, HostState]], Evaluation]:
+    """A deadline check's evaluation against a state (rules.recheck), for finish_check."""
+
+    def against(state: dict[str, HostState]) -> Evaluation:
+        return recheck(
+            evaluation, observed, state, moment, config.stale_after, config.renotify_after, profiles
         )
-        finish_check(work, "deadline", moment, evaluation, last.state, reading.profiles, checked=len(hosts))
+
+    return against
 
 
 def finish_check(
     work: Invocation,
     kind: str,
     moment: datetime,
-    evaluation: Evaluation,
+    against: Callable[[dict[str, HostState]], Evaluation],
     stored: StoredState,
     profiles: Mapping[str, Profile],
     *,
     known: dict[str, FailureRecord] | None = None,
     checked: int = 0,
-) -> Check:
-    """One check's end, the same for the sweep and a deadline check: read the records its
-    message quotes (those in ``known`` are not read again), tell the reasons, log the
-    decisions, deliver, and save the next state when it changed (over ``stored``, the state
-    it evaluated against). Appends the Check to ``work.checks`` and returns it."""
+) -> Check | None:
+    """One check's end, the same for the sweep and a deadline check (see the module docstring):
+    ``against(state)`` evaluates the check against a state (``stored``, the one read; another
+    run's, if it changed meanwhile). Failure records in ``known`` are not read again. Appends
+    the Check to ``work.checks`` and returns it; None when another run holds the lease."""
     config, store = work.config, work.store
     check_id = work.run_id if kind == "sweep" else f"{work.run_id}:{len(work.checks)}"
-    known = known or {}
+    threshold = minutes(config.stale_after)
+    evaluation = against(stored.hosts)
+    if not writes(evaluation, stored, threshold):
+        check = Check(
+            kind, check_id, moment, evaluation, WebhookDelivery(), SnsDelivery(), False, stored, checked
+        )
+        work.checks.append(check)
+        return check
+    lease = store.acquire_lease(work.run_id, work.clock(), config.run_lease)
+    if lease is None:
+        work.lease_held = True
+        log(
+            LOGGER,
+            logging.INFO,
+            "check skipped: another run holds the lease",
+            outcome="lease_held",
+            run_id=check_id,
+        )
+        return None
+    try:
+        if store.state_etag() != stored.etag:  # another run wrote it after this check read it
+            stored = store.read_state()
+            evaluation = against(stored.hosts)
+        check = deliver_and_save(work, kind, check_id, moment, evaluation, stored, profiles, known or {})
+    finally:
+        release(store, lease)
+    check = replace(check, checked=checked)
+    work.checks.append(check)
+    return check
+
+
+def writes(evaluation: Evaluation, stored: StoredState, threshold: float | int) -> bool:
+    """True when a check has something to announce or to save: events, a changed state, SNS
+    messages waiting, a state document to rewrite, or the module's threshold to record."""
+    return bool(
+        evaluation.events
+        or evaluation.next_state != stored.hosts
+        or stored.unreadable
+        or stored.pending_sns
+        or stored.stale_after_minutes != threshold
+    )
+
+
+def deliver_and_save(
+    work: Invocation,
+    kind: str,
+    check_id: str,
+    moment: datetime,
+    evaluation: Evaluation,
+    stored: StoredState,
+    profiles: Mapping[str, Profile],
+    known: dict[str, FailureRecord],
+) -> Check:
+    """Under the lease: read the records the message quotes, tell the reasons, log the
+    decisions, deliver, and save the next state when it changed (over ``stored``)."""
+    config, store = work.config, work.store
     wanted = hosts_needing_failure_records(evaluation.events, config.max_hosts_listed)
     failures = {**known, **store.read_failures([host for host in wanted if host not in known])}
     recoveries = store.read_echoes(
@@ -338,9 +388,21 @@ def finish_check(
             stale_after_minutes=threshold,
         )
         state = StoredState(evaluation.next_state, etag, False, sns.pending, threshold)
-    check = Check(kind, check_id, moment, evaluation, webhook, sns, state_saved, state, checked)
-    work.checks.append(check)
-    return check
+    return Check(kind, check_id, moment, evaluation, webhook, sns, state_saved, state)
+
+
+def release(store: Store, lease: Lease) -> None:
+    """Release the lease; a failure is logged, never raised over the check's own outcome."""
+    try:
+        store.release_lease(lease)
+    except Exception as exc:  # noqa: BLE001 - never hide the check's own error behind this one
+        log(
+            LOGGER,
+            logging.ERROR,
+            "could not release the lease",
+            outcome="lease_release_failed",
+            reason=repr(exc),
+        )
 
 
 def totals(checks: list[Check]) -> dict[str, object]:

@@ -338,6 +338,12 @@ class Store(Bucket):
             stale_after_minutes=document.stale_after_minutes,
         )
 
+    def state_etag(self) -> str | None:
+        """The ETag of ``state/status.json`` now (a HEAD; None: absent): has another run written
+        it since it was read?"""
+        found = self._head(STATE_KEY)
+        return None if found is None else found[1]
+
     def write_state(
         self,
         hosts: dict[str, HostState],

@@ -13,11 +13,12 @@ import pytest
 from check_result import handler as check_result
 from check_result.handler import Config, scheduled_time
 from check_result.run import Invocation
+from check_result.store import Store
 from check_result.webhook import WebhookError
 from check_result.window import CHECK_SPACING, WAKE_AFTER, Window, window
 
 from tests.conftest import TEST_BUCKET
-from tests.helpers import HOOK, check_result_env, posts
+from tests.helpers import HOOK, check_result_env, posts, run_at
 from tests.unit.test_check_result_run import count_s3_calls, seed_host, state_of
 
 T0 = datetime(2026, 1, 1, 10, 0, 0, tzinfo=timezone.utc)
@@ -96,11 +97,13 @@ def test_a_host_is_announced_just_after_its_deadline_not_at_the_next_sweep(
     assert "*DOWN* `web-1`" in message["text"]
     assert "last successful check 2026-01-01T10:00:00Z (15m 0s ago)" in message["text"]
     assert state_of(s3)["web-1"].notified_at == DEADLINE + WAKE_AFTER
-    # the sweep: the lease, three listings, the state, the index, the pauses; the deadline
-    # check: a HEAD of the host's echo, pulse and failure, the pauses, the state; the lease
-    sweep = ["PutObject", *["ListObjectsV2"] * 3, *["GetObject"] * 3]
-    check = [*["HeadObject"] * 3, "GetObject", "PutObject"]
-    assert sorted(requests) == sorted([*sweep, *check, "DeleteObject"])
+    # the sweep, with nothing to announce: three listings, the state, the index, the pauses (and
+    # no write at all); the deadline check: a HEAD of the host's echo, pulse and failure, the
+    # pauses; then, to announce it, the lease (PUT), a HEAD of the state (unchanged since the
+    # sweep read it), the state (PUT), the lease's release (DELETE)
+    sweep = [*["ListObjectsV2"] * 3, *["GetObject"] * 3]
+    check = [*["HeadObject"] * 3, "GetObject", "PutObject", "HeadObject", "PutObject", "DeleteObject"]
+    assert sorted(requests) == sorted([*sweep, *check])
 
     later, _ = invoke(s3, DEADLINE + 40 * SEC)  # the next invocation: no duplicate
     assert later["outcome"] == "no_change"
@@ -235,6 +238,55 @@ def test_each_checks_message_goes_to_sns_too(env, s3, s3_seed, http_server) -> N
     alert = json.loads(received["Body"])
     assert alert["run"]["id"] == "inv-101440:1"
     assert [event["host"] for event in alert["events"]] == ["web-1"]
+
+
+def test_a_check_with_nothing_to_announce_writes_nothing(env, s3, s3_seed, http_server) -> None:
+    seed_host(s3_seed, "web-1", echo=T0, pulse=T0)
+    invoke(s3, T0 + MIN)  # records the threshold, indexes the pulse
+    calls = count_s3_calls(s3)
+    summary, _ = invoke(s3, T0 + 2 * MIN)
+    assert summary["outcome"] == "no_change"
+    assert sorted(calls) == sorted([*["ListObjectsV2"] * 3, *["GetObject"] * 3])  # no lease, no write
+
+
+def test_a_host_another_run_announced_while_this_one_waited_is_not_announced_twice(
+    env, s3, s3_seed, http_server
+) -> None:
+    seed_host(s3_seed, "web-1", echo=T0, pulse=T0)
+    invoke(s3, T0 + MIN)
+    clock = FakeClock(DEADLINE - 20 * SEC)
+    # a run that overlaps this invocation's wait (EventBridge delivered it early, or twice)
+    clock.at(DEADLINE, lambda: run_at(DEADLINE + 0.5 * SEC, s3))
+    summary = check_result.run(
+        Config.from_env(),
+        s3=s3,
+        run_id="waiting",
+        clock=clock.now,
+        sleep=clock.sleep,
+        window=window(clock.now(), clock.now(), MIN, None),
+    )
+    [check] = summary["deadline_checks"]
+    assert check["events"]["down"] == 0  # evaluated again against the state the other run saved
+    assert len(posts(http_server)) == 1
+    assert state_of(s3)["web-1"].notified_at == DEADLINE + 0.5 * SEC
+
+
+def test_a_deadline_check_that_finds_another_runs_lease_ends_the_invocation(
+    env, s3, s3_seed, http_server
+) -> None:
+    seed_host(s3_seed, "web-1", echo=T0, pulse=T0)
+    invoke(s3, T0 + MIN)
+    clock = FakeClock(DEADLINE - 20 * SEC)
+    clock.at(DEADLINE, lambda: Store(s3, TEST_BUCKET).acquire_lease("other", DEADLINE, 5 * MIN))
+    summary = check_result.run(
+        Config.from_env(),
+        s3=s3,
+        run_id="waiting",
+        clock=clock.now,
+        sleep=clock.sleep,
+        window=window(clock.now(), clock.now(), MIN, None),
+    )
+    assert (summary["outcome"], summary["deadline_checks"], posts(http_server)) == ("no_change", [], [])
 
 
 def test_without_a_window_or_with_a_fixed_now_there_is_no_deadline_check(
