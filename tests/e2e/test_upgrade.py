@@ -6,10 +6,11 @@ new addresses. This test does what a user does: deploy v0.1.0 as it was released
 own files, its own `tools/build_zips.py`), then point the same root and state at the
 new module, `terraform init` again, and plan. The plan must delete or replace nothing,
 account for every resource of the old deployment at a new address, update in place only
-the two functions (their code, handler, runtime, architecture, environment) and their
-role policies (the permissions the new code needs), and create
+the two functions (their code, handler, runtime, architecture, environment), their
+role policies (the permissions the new code needs), and the schedule and the alarms'
+period (the new default schedule), and create
 only what ALLOWED_CREATES lists. Once applied, a second plan shows no changes, and the
-module's outputs keep their names and values.
+module's outputs keep their names and values (but the new default schedule's period).
 
 It runs on its own emulator (tools.tf.Emulator) with the provider tools.tf provides.
 """
@@ -70,6 +71,10 @@ FUNCTION_ATTRIBUTES = frozenset(
 UPDATABLE: dict[str, frozenset[str]] = {
     "aws_lambda_function": FUNCTION_ATTRIBUTES,
     "aws_iam_role_policy": frozenset({"policy"}),
+    # The default schedule is now rate(1 minute) (deadline checks inside each minute): a
+    # deployment that kept the default gets the new expression, and its alarms the new period.
+    "aws_cloudwatch_event_rule": frozenset({"schedule_expression", "description"}),
+    "aws_cloudwatch_metric_alarm": frozenset({"period"}),
 }
 
 # Every optional branch that adds or shapes a per-function resource: alarms, the
@@ -337,7 +342,10 @@ def test_upgrading_a_deployment_of_the_previous_release_moves_every_resource_in_
         leftovers = _drift_after_upgrade(_planned_changes(terraform, "after.tfplan"), emulator)
         assert not leftovers, "a plan after the upgrade wants changes:\n" + "\n".join(leftovers)
         new_outputs = terraform.outputs()["module"]
-        assert {name: new_outputs.get(name) for name in old_outputs} == old_outputs
+        # Every output keeps its name and value, but the period of the new default schedule.
+        assert (old_outputs["schedule_period_seconds"], new_outputs["schedule_period_seconds"]) == (600, 60)
+        kept = {name: value for name, value in old_outputs.items() if name != "schedule_period_seconds"}
+        assert {name: new_outputs.get(name) for name in kept} == kept
     finally:
         _empty_bucket(emulator)
         timings.record("destroy (upgraded)", terraform.destroy())
