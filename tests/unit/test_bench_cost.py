@@ -13,6 +13,7 @@ def hand_usage(hosts: int) -> cost.Usage:
         hosts=hosts,
         pulse_interval_minutes=10,
         schedule_minutes=10,
+        deadline_checks=False,
         check_echo_memory_mb=128,
         check_result_memory_mb=256,
         architecture="x86_64",
@@ -56,6 +57,42 @@ def test_ten_hosts_at_the_default_settings_by_hand() -> None:
     assert items["CloudWatch Logs ingestion"].quantity == pytest.approx(47_520 * 700 / 1e9)
     assert items["CloudWatch Logs ingestion"].usd == pytest.approx(0.016632)
     assert items["EventBridge schedule"].usd == 0
+
+
+def test_deadline_checks_add_their_wait_requests_and_logs_by_hand() -> None:
+    usage = hand_usage(1000)  # deadline_checks=False: the fields below decide what they add
+    on = cost.replace(
+        usage,
+        deadline_checks=True,
+        outages_per_host_month=2,
+        deadline_wait_seconds=20,
+        deadline_check_seconds=0.5,
+        deadline_check_get_requests=4,
+        deadline_check_put_requests=1,
+        deadline_check_log_bytes=700,
+    )
+    off_items = {item.name: item for item in cost.monthly_cost(usage)}
+    on_items = {item.name: item for item in cost.monthly_cost(on)}
+    checks = 1000 * 2
+    assert on_items["Lambda compute: deadline checks"].quantity == pytest.approx(checks * 0.25 * 20.5)
+    assert off_items["Lambda compute: deadline checks"].quantity == 0
+    assert on_items["S3 GET requests"].quantity - off_items["S3 GET requests"].quantity == checks * 4
+    assert on_items["S3 PUT/LIST requests"].quantity - off_items["S3 PUT/LIST requests"].quantity == checks
+    added = on_items["CloudWatch Logs ingestion"].quantity - off_items["CloudWatch Logs ingestion"].quantity
+    assert added == pytest.approx(checks * 700 / 1e9)
+
+
+def test_the_change_from_the_old_default_is_judged_per_size() -> None:
+    report = cost.compute(sizes=(10, 1000, 10_000), overrides={"check_result_seconds_base": 0.2})
+    changes = {change["hosts"]: change for change in report["changes"]}
+    assert [row["usage"]["schedule_minutes"] for row in report["before"]] == [10.0] * 3
+    assert [row["usage"]["schedule_minutes"] for row in report["rows"][:3]] == [1.0] * 3
+    for hosts, change in changes.items():
+        before = next(row for row in report["before"] if row["hosts"] == hosts)
+        assert change["usd"] == pytest.approx(change["share"] * before["total_usd"])
+    assert (changes[1000]["goal"], changes[10_000]["goal"]) == ("≤ +$1", "≤ +5%")
+    assert changes[10_000]["pass"] == (changes[10_000]["share"] <= 0.05)
+    assert "| **change** |" in cost.table(report)
 
 
 def test_the_always_free_tier_covers_lambda_and_logs_for_ten_hosts() -> None:
