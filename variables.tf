@@ -207,8 +207,8 @@ variable "check_echo_memory_mb" {
 
 variable "check_result_memory_mb" {
   type        = number
-  description = "Memory of check_result, in MB (128-10240). It lists every echo, pulse and failure key on each run."
-  default     = 256
+  description = "Memory of check_result, in MB (128-10240). It lists every echo, pulse and failure key on each run; Lambda gives CPU in proportion to memory, and 384 lets a sweep of 50,000 hosts finish within half of the default one-minute period (docs/scale.md)."
+  default     = 384
   nullable    = false
 
   validation {
@@ -459,7 +459,7 @@ variable "alarms_enabled" {
 
 variable "schedule_period_seconds" {
   type        = number
-  description = "Seconds between two check_result runs, used as the alarm period. Derived from a rate(...) schedule; required for a cron(...) schedule when the alarms are on. A multiple of 60."
+  description = "Seconds between two check_result runs, used as the alarm period and by check_result to end its deadline checks before the next run. Derived from a rate(...) schedule; required for a cron(...) schedule when the alarms are on. A multiple of 60."
   default     = null
 
   validation {

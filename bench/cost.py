@@ -10,7 +10,7 @@ in-process emulator, counts their S3 calls with a botocore hook and captures
 their JSON log lines. Durations are assumptions (stated below): Lambda bills
 by the millisecond and nothing local predicts a probe's network time.
 
-Everything is us-east-1, x86_64 (the module sets no architecture), 30-day
+Everything is us-east-1, the module's architecture (arm64 by default), 30-day
 months. The always-free allowances (Lambda, CloudWatch Logs) are shown as a
 separate column; S3's 12-month free tier is not subtracted (new accounts
 since July 2025 get credits instead).
@@ -180,7 +180,7 @@ class Usage:
     deadline_check_put_requests: float = 1.0
     deadline_check_log_bytes: float = 700.0
     check_echo_memory_mb: float = 128.0  # variables.tf default
-    check_result_memory_mb: float = 256.0  # variables.tf default
+    check_result_memory_mb: float = 384.0  # variables.tf default
     architecture: str = "x86_64"
     # Assumption: a probe to a healthy host plus one S3 GET and one PUT, all in-region, ~300 ms.
     check_echo_seconds: float = 0.3
@@ -524,6 +524,7 @@ def compute(
     the heartbeat's own."""
     overrides = dict(overrides or {})
     measured_heartbeat = overrides.pop(HEARTBEAT, {})
+    before_overrides = {**BEFORE, **overrides.pop(BEFORE_KEY, {})}
     heartbeat = {
         **overrides,
         "check_echo_seconds": HEARTBEAT_CHECK_ECHO_SECONDS,
@@ -533,7 +534,7 @@ def compute(
     columns = [Usage(hosts=hosts, **overrides) for hosts in sizes]
     columns.append(Usage(hosts=HEARTBEAT_HOSTS, **heartbeat))
     rows = [_row(usage) for usage in columns]
-    before = [_row(replace(usage, **BEFORE)) for usage in columns[: len(sizes)]]
+    before = [_row(replace(usage, **before_overrides)) for usage in columns[: len(sizes)]]
     changes = [change(old, new) for old, new in zip(before, rows, strict=False)]
     return {
         "rows": rows,
@@ -545,8 +546,11 @@ def compute(
     }
 
 
-BEFORE = {"schedule_minutes": 10.0, "deadline_checks": False}
-"""The defaults before deadline checks: a rate(10 minutes) sweep alone."""
+BEFORE = {"schedule_minutes": 10.0, "deadline_checks": False, "check_result_memory_mb": 256.0}
+"""The defaults before deadline checks: a rate(10 minutes) sweep alone, check_result at 256 MB."""
+BEFORE_KEY = "before"
+"""Key of ``compute``'s overrides for the old defaults' own Usage fields (check_result's duration
+at BEFORE's memory, which run.py estimates from the same measurements)."""
 CHANGE_GOAL_USD = 1.0
 """The change may cost at most this much a month up to CHANGE_GOAL_HOSTS hosts..."""
 CHANGE_GOAL_HOSTS = 1000
@@ -613,6 +617,8 @@ def table(report: dict[str, Any]) -> str:
     lines.append("")
     lines.append(change_table(report))
     lines.append("")
+    lines.append(prices_table(report["prices"]))
+    lines.append("")
     lines.append("| hosted alternative | price | per host per month | source (as of) |")
     lines.append("| --- | --- | ---: | --- |")
     for alt in report["alternatives"]:
@@ -620,6 +626,15 @@ def table(report: dict[str, Any]) -> str:
             f"| {alt['service']} ({alt['plan']}) | {alt['price']} | {_usd(alt['usd_per_host_month'])} "
             f"at {alt['at']} | {alt['source']} ({alt['as_of']}) |"
         )
+    return "\n".join(lines)
+
+
+def prices_table(prices: dict[str, dict[str, Any]]) -> str:
+    """The list prices the tables use, each with its source and date."""
+    lines = ["| list price (us-east-1) | USD | per | source (as of) |", "| --- | ---: | --- | --- |"]
+    for name, price in prices.items():
+        usd = f"{price['usd']:.10f}".rstrip("0").rstrip(".")
+        lines.append(f"| {name} | ${usd} | {price['unit']} | {price['source']} ({price['as_of']}) |")
     return "\n".join(lines)
 
 
@@ -631,10 +646,12 @@ def change_table(report: dict[str, Any]) -> str:
         + " | ".join(f"{c['hosts']:,} hosts" for c in changes)
         + " |",
         "| --- |" + " ---: |" * len(changes),
-        "| before: rate(10 minutes) sweep | "
+        f"| before: rate(10 minutes) sweep, check_result "
+        f"{report['before'][0]['usage']['check_result_memory_mb']:g} MB | "
         + " | ".join(_usd(r["total_usd"]) for r in report["before"])
         + " |",
-        "| now: rate(1 minute) sweep + deadline checks | "
+        f"| now: rate(1 minute) sweep + deadline checks, check_result "
+        f"{report['rows'][0]['usage']['check_result_memory_mb']:g} MB | "
         + " | ".join(_usd(r["total_usd"]) for r in report["rows"][: len(changes)])
         + " |",
         "| **change** | " + " | ".join(f"**+{_usd(c['usd'])}** (+{c['share']:.1%})" for c in changes) + " |",

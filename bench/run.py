@@ -113,20 +113,16 @@ def judge_scale(data: dict[str, Any], defaults: dict[str, Any], base_rss_mb: flo
     verdict["heap_peak_mb"] = heap
     verdict["heap_pass"] = None if heap is None else heap <= HEAP_TARGET_MB
 
-    memory_mb = defaults.get("check_result_memory_mb", 256.0)
+    memory_mb = defaults.get("check_result_memory_mb", cost.Usage.check_result_memory_mb)
     timeout = defaults.get("check_result_timeout_seconds", float(scale.DEFAULT_TIMEOUT_SECONDS))
     # A sweep must leave half of the schedule's period (or of the timeout, if shorter) free.
     budget = min(timeout, defaults.get("schedule_period_seconds", timeout))
-    cpu_factor = max(1.0, scale.LAMBDA_FULL_VCPU_MB / memory_mb)
-    verdict["s3_waits"] = waits = s3_waits(data["steady_run"])
-    # CPU time outside moto (our code, botocore, the webhook client): what Lambda would run too.
-    # CPU rather than wall time, so that other work on this machine does not inflate it.
-    ours_local = data["steady_run"]["cpu_outside_moto_seconds"]
-    estimate = ours_local * cpu_factor + waits * S3_LIST_LATENCY_S
-    verdict["local_without_moto_s"] = ours_local
+    verdict["s3_waits"] = s3_waits(data["steady_run"])
+    estimate = lambda_estimate(data, memory_mb)
+    verdict["local_without_moto_s"] = data["steady_run"]["cpu_outside_moto_seconds"]
     verdict["lambda_estimate_s"] = estimate
     verdict["lambda_memory_mb"] = memory_mb
-    verdict["cpu_factor"] = cpu_factor
+    verdict["cpu_factor"] = cpu_factor(memory_mb)
     verdict["timeout_s"] = timeout
     verdict["budget_s"] = budget
     verdict["time_pass"] = estimate <= budget / 2
@@ -135,6 +131,21 @@ def judge_scale(data: dict[str, Any], defaults: dict[str, Any], base_rss_mb: flo
     verdict["lambda_memory_estimate_mb"] = None if growth is None else base_rss_mb + growth
     data["verdict"] = verdict
     return data
+
+
+def cpu_factor(memory_mb: float) -> float:
+    """How much slower than one full vCPU a function of ``memory_mb`` runs: Lambda gives CPU in
+    proportion to memory, a full vCPU at LAMBDA_FULL_VCPU_MB."""
+    return max(1.0, scale.LAMBDA_FULL_VCPU_MB / memory_mb)
+
+
+def lambda_estimate(data: dict[str, Any], memory_mb: float) -> float:
+    """Estimated Lambda time (seconds) of one size's steady run at ``memory_mb``: its CPU time
+    outside moto (our code, botocore, the webhook client: what Lambda would run too; CPU rather
+    than wall time, so that other work on this machine does not inflate it) scaled by
+    cpu_factor, plus S3_LIST_LATENCY_S for each wait for S3 (s3_waits)."""
+    steady = data["steady_run"]
+    return steady["cpu_outside_moto_seconds"] * cpu_factor(memory_mb) + s3_waits(steady) * S3_LIST_LATENCY_S
 
 
 def s3_waits(run: dict[str, Any]) -> int:
@@ -266,18 +277,33 @@ def cost_overrides(
     memory = ("check_echo_memory_mb", "check_result_memory_mb")
     overrides: dict[str, Any] = {name: defaults[name] for name in memory if name in defaults}
     overrides["architecture"] = defaults.get("architecture", "x86_64")
-    points = [(d["hosts"] / 1000, d["verdict"]["lambda_estimate_s"]) for d in scale_results]
-    if len(points) >= 2:
-        base, per_1000 = line_through(points)
-        overrides["check_result_seconds_per_1000_hosts"] = round(per_1000, 4)
-        overrides["check_result_seconds_base"] = round(max(base, 0.1), 3)
-    elif points:
-        overrides["check_result_seconds_per_1000_hosts"] = round(points[0][1] / points[0][0], 4)
-        overrides["check_result_seconds_base"] = 0.5
+    overrides.update(
+        durations(scale_results, overrides.get("check_result_memory_mb", cost.Usage.check_result_memory_mb))
+    )
+    # The old defaults ran check_result at another memory: its own duration, from the same runs.
+    overrides[cost.BEFORE_KEY] = durations(scale_results, cost.BEFORE["check_result_memory_mb"])
     waits = [row["mean_wait"] for row in (alert or {}).get("rows", []) if row["goal_pass"] is not None]
     if waits:
         overrides["deadline_wait_seconds"] = round(max(waits), 2)
     return overrides
+
+
+def durations(scale_results: list[dict[str, Any]], memory_mb: float) -> dict[str, float]:
+    """check_result's duration for the cost model at ``memory_mb``: a line through the measured
+    sizes' Lambda estimates (or through the largest alone); {} when none was measured."""
+    points = [(d["hosts"] / 1000, lambda_estimate(d, memory_mb)) for d in scale_results]
+    if len(points) >= 2:
+        base, per_1000 = line_through(points)
+        return {
+            "check_result_seconds_per_1000_hosts": round(per_1000, 4),
+            "check_result_seconds_base": round(max(base, 0.1), 3),
+        }
+    if points:
+        return {
+            "check_result_seconds_per_1000_hosts": round(points[0][1] / points[0][0], 4),
+            "check_result_seconds_base": 0.5,
+        }
+    return {}
 
 
 def sweep_seconds(scale_results: list[dict[str, Any]]) -> dict[str, float] | None:

@@ -149,7 +149,7 @@ def test_functions_run_the_local_zips_with_the_configured_environment(deployment
     # The probe's worst case is (3 + 5) s x (3 redirects + 1) = 32 s; the timeout leaves room for S3.
     assert echo.timeout == deployment.module["check_echo_timeout_seconds"] == 47
     assert result.timeout == 120
-    assert (echo.memory_size, result.memory_size) == (128, 256)
+    assert (echo.memory_size, result.memory_size) == (128, 384)
 
     concurrency = deployment.client("lambda").get_function_concurrency(FunctionName=result.name)
     assert concurrency["ReservedConcurrentExecutions"] == 1

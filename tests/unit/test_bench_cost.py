@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bench import cost
+from bench import run as bench_run
 
 
 def hand_usage(hosts: int) -> cost.Usage:
@@ -157,3 +158,40 @@ def test_the_table_has_a_column_of_heartbeat_only_hosts_with_their_own_measureme
     ]
     assert lambda_compute[1] < lambda_compute[0]  # nothing probed: a shorter check_echo
     assert cost.table(report).splitlines()[0].endswith("| 1,000 hosts | 1,000 heartbeat-only hosts |")
+
+
+def test_the_old_default_is_priced_at_its_own_memory_and_duration() -> None:
+    before = {"check_result_seconds_base": 0.9, "check_result_seconds_per_1000_hosts": 0.7}
+    report = cost.compute(sizes=(1000,), overrides={cost.BEFORE_KEY: before})
+    old, new = report["before"][0]["usage"], report["rows"][0]["usage"]
+    assert (old["check_result_memory_mb"], new["check_result_memory_mb"]) == (256.0, 384.0)
+    assert (old["check_result_seconds_base"], new["check_result_seconds_base"]) == (0.9, 0.5)
+    table = cost.table(report)
+    assert "| before: rate(10 minutes) sweep, check_result 256 MB |" in table
+    assert "| now: rate(1 minute) sweep + deadline checks, check_result 384 MB |" in table
+
+
+def test_the_table_lists_every_price_with_its_source_and_date() -> None:
+    table = cost.table(cost.compute(sizes=(10,)))
+    for name, price in cost.PRICES.items():
+        assert f"| {name} |" in table
+        assert f"{price['source']} ({price['as_of']}) |" in table
+
+
+def test_check_results_duration_follows_its_memory() -> None:
+    # 2 s of CPU here and 10 S3 waits (3 pages listed at once, 7 other requests, nothing read)
+    steady = {
+        "cpu_outside_moto_seconds": 2.0,
+        "requests": {"total": 10, "list_pages_by_prefix": {"echo/": 1, "pulse/": 1, "failure/": 1}},
+        "summary": {"pulses_read": 0},
+    }
+    data = {"hosts": 1000, "steady_run": steady}
+    assert bench_run.s3_waits(steady) == 1 + 7
+    assert bench_run.lambda_estimate(data, 1769) == pytest.approx(2.0 + 8 * bench_run.S3_LIST_LATENCY_S)
+    assert bench_run.lambda_estimate(data, 256) == pytest.approx(2.0 * 1769 / 256 + 8 * 0.03)
+    assert bench_run.lambda_estimate(data, 4096) == bench_run.lambda_estimate(data, 1769)  # one vCPU at most
+    lower = bench_run.cost_overrides([data], {"check_result_memory_mb": 512.0})
+    assert lower["check_result_seconds_per_1000_hosts"] == pytest.approx(2.0 * 1769 / 512 + 0.24, abs=1e-4)
+    assert lower[cost.BEFORE_KEY]["check_result_seconds_per_1000_hosts"] == pytest.approx(
+        2.0 * 1769 / 256 + 0.24, abs=1e-4
+    )
