@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 from check_result.window import CHECK_SPACING, WAKE_AFTER, WINDOW_MARGIN
 
@@ -83,3 +86,37 @@ def test_last_success_before_a_moment_is_the_latest_pulse_at_or_before_it() -> N
     assert tta.last_multiple_at_or_before(-10, 10, 0) == -10
     assert tta.last_multiple_at_or_before(0, 10, 0) == 0
     assert tta.last_multiple_at_or_before(1234, 10, 0) == 0
+
+
+# --- docs/scale.md shows the real table ---
+
+SCALE_PAGE = Path(__file__).resolve().parents[2] / "docs" / "scale.md"
+SWEEP_CELL = re.compile(r"\| ([0-9.]+) s \(([0-9,]+ hosts)\) \|")
+SCALE_ROW = re.compile(
+    r"^\| ([0-9,]+) \([0-9,]+\) \|.*?\| ([0-9.]+) s of [0-9]+ s: (?:PASS|FAIL)", re.MULTILINE
+)
+
+
+def documented_sweep_seconds(page: str) -> dict[str, float]:
+    """The sweep times the page's time-to-alert table was made with (its only measured input:
+    the scale table's Lambda estimates), in the order shown."""
+    found: dict[str, float] = {}
+    for seconds, fleet in SWEEP_CELL.findall(page):
+        found.setdefault(fleet, float(seconds))
+    return found
+
+
+def test_docs_show_the_real_time_to_alert_table() -> None:
+    page = SCALE_PAGE.read_text(encoding="utf-8")
+    sweep_seconds = documented_sweep_seconds(page)
+    assert len(sweep_seconds) == 2, sweep_seconds
+    table = tta.table(tta.measure(sweep_seconds=sweep_seconds))
+    assert table in page, "docs/scale.md's time-to-alert table is stale: run make bench and paste it"
+
+
+def test_the_documented_sweep_times_are_the_scale_tables_estimates() -> None:
+    page = SCALE_PAGE.read_text(encoding="utf-8")
+    estimates = {f"{hosts} hosts": float(seconds) for hosts, seconds in SCALE_ROW.findall(page)}
+    sweep_seconds = documented_sweep_seconds(page)
+    assert sweep_seconds
+    assert {fleet: estimates.get(fleet) for fleet in sweep_seconds} == sweep_seconds
