@@ -57,15 +57,24 @@ def env(monkeypatch, s3, http_server):
         yield monkeypatch
 
 
-def invoke(s3, started: datetime, *, sns=None) -> tuple[dict, FakeClock]:
-    """One invocation started at ``started`` on the default schedule (a minute), as the handler
+def invoke(
+    s3,
+    started: datetime | None = None,
+    *,
+    sns=None,
+    clock: FakeClock | None = None,
+    run_id: str | None = None,
+) -> tuple[dict, FakeClock]:
+    """One invocation started at ``started`` (or at ``clock``'s time, a clock prepared with what
+    happens in the world during the wait) on the default schedule (a minute), as the handler
     runs it, with a fake clock."""
-    clock = FakeClock(started)
+    clock = clock or FakeClock(started)
+    started = clock.now()
     summary = check_result.run(
         Config.from_env(),
         s3=s3,
         sns=sns,
-        run_id=f"inv-{started:%H%M%S}",
+        run_id=run_id or f"inv-{started:%H%M%S}",
         clock=clock.now,
         sleep=clock.sleep,
         window=window(started, started, MIN, timedelta(seconds=120)),
@@ -116,14 +125,7 @@ def test_a_success_before_the_deadline_moves_it_and_nothing_is_sent(env, s3, s3_
     clock = FakeClock(DEADLINE - 20 * SEC)
     clock.at(DEADLINE - 5 * SEC, lambda: seed_host(s3_seed, "web-1", echo=DEADLINE - 5 * SEC, pulse=DEADLINE))
     # started through invoke's arguments, with the world acting during the wait
-    summary = check_result.run(
-        Config.from_env(),
-        s3=s3,
-        run_id="inv",
-        clock=clock.now,
-        sleep=clock.sleep,
-        window=window(clock.now(), clock.now(), MIN, None),
-    )
+    summary, _ = invoke(s3, clock=clock, run_id="inv")
     assert summary["outcome"] == "no_change"
     assert [check["events"]["down"] for check in summary["deadline_checks"]] == [0]
     assert posts(http_server) == []
@@ -194,14 +196,7 @@ def test_a_refused_alert_in_a_deadline_check_is_sent_again_by_the_next_sweep(
     clock = FakeClock(DEADLINE - 20 * SEC)
     clock.at(DEADLINE - 19 * SEC, refuse_after_the_sweep)
     with pytest.raises(WebhookError):
-        check_result.run(
-            Config.from_env(),
-            s3=s3,
-            run_id="inv",
-            clock=clock.now,
-            sleep=clock.sleep,
-            window=window(clock.now(), clock.now(), MIN, None),
-        )
+        invoke(s3, clock=clock, run_id="inv")
     assert first["done"]
     assert set(state_of(s3)) == {"db-1"}  # the sweep's check was saved, the refused one not
     assert "Contents" not in s3.list_objects_v2(Bucket=TEST_BUCKET, Prefix="state/lock.json")
@@ -257,14 +252,7 @@ def test_a_host_another_run_announced_while_this_one_waited_is_not_announced_twi
     clock = FakeClock(DEADLINE - 20 * SEC)
     # a run that overlaps this invocation's wait (EventBridge delivered it early, or twice)
     clock.at(DEADLINE, lambda: run_at(DEADLINE + 0.5 * SEC, s3))
-    summary = check_result.run(
-        Config.from_env(),
-        s3=s3,
-        run_id="waiting",
-        clock=clock.now,
-        sleep=clock.sleep,
-        window=window(clock.now(), clock.now(), MIN, None),
-    )
+    summary, _ = invoke(s3, clock=clock, run_id="waiting")
     [check] = summary["deadline_checks"]
     assert check["events"]["down"] == 0  # evaluated again against the state the other run saved
     assert len(posts(http_server)) == 1
@@ -278,14 +266,7 @@ def test_a_deadline_check_that_finds_another_runs_lease_ends_the_invocation(
     invoke(s3, T0 + MIN)
     clock = FakeClock(DEADLINE - 20 * SEC)
     clock.at(DEADLINE, lambda: Store(s3, TEST_BUCKET).acquire_lease("other", DEADLINE, 5 * MIN))
-    summary = check_result.run(
-        Config.from_env(),
-        s3=s3,
-        run_id="waiting",
-        clock=clock.now,
-        sleep=clock.sleep,
-        window=window(clock.now(), clock.now(), MIN, None),
-    )
+    summary, _ = invoke(s3, clock=clock, run_id="waiting")
     assert (summary["outcome"], summary["deadline_checks"], posts(http_server)) == ("no_change", [], [])
 
 
