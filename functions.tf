@@ -25,6 +25,10 @@ locals {
       SLACK_USERNAME      = var.slack_username
       SLACK_ICON_EMOJI    = var.slack_icon_emoji
       ALERT_SNS_TOPIC_ARN = var.alert_sns_topic_arn
+      # How long an invocation may check deadlines: until shortly before the next run. A cron
+      # schedule without schedule_period_seconds leaves the function's default (60 s, the
+      # shortest period EventBridge allows).
+      SCHEDULE_PERIOD_SECONDS = local.schedule_period_seconds == null ? null : tostring(local.schedule_period_seconds)
     } : name => value if value != null && value != ""
   }
 

@@ -53,16 +53,61 @@ variable "stale_after_minutes" {
 
 variable "check_schedule_expression" {
   type        = string
-  description = "EventBridge schedule on which check_result runs: rate(N minute[s]|hour[s]|day[s]) or cron(6 fields). With cron(...) and the alarms on, also set schedule_period_seconds."
-  default     = "rate(10 minutes)"
+  description = "EventBridge schedule on which check_result runs: rate(1 minute|hour|day), rate(N minutes|hours|days) with N > 1, or cron(minutes hours day-of-month month day-of-week year) with ? in exactly one of the two day fields (EventBridge user guide, rate and cron expressions reference). Every minute by default: each invocation sweeps every host, then checks the hosts whose deadline falls before the next run (docs/alerts.md). With cron(...) also set schedule_period_seconds."
+  default     = "rate(1 minute)"
   nullable    = false
 
   validation {
-    condition = anytrue([
-      can(regex("^rate\\((1 (minute|hour|day)|[1-9][0-9]* (minutes|hours|days))\\)$", var.check_schedule_expression)),
-      can(regex("^cron\\(\\S+( \\S+){5}\\)$", var.check_schedule_expression)),
-    ])
-    error_message = "The check_schedule_expression must be rate(1 minute), rate(N minutes) (likewise hour/hours, day/days) or cron(minutes hours day-of-month month day-of-week year)."
+    condition     = can(regex("^(rate|cron)\\([^()]*\\)$", var.check_schedule_expression))
+    error_message = "The check_schedule_expression must be rate(value unit) or cron(minutes hours day-of-month month day-of-week year), e.g. rate(1 minute), rate(5 minutes) or cron(0/15 * * * ? *)."
+  }
+
+  # Rate expressions reference: a positive value; the unit singular for 1, plural otherwise.
+  validation {
+    condition     = !startswith(var.check_schedule_expression, "rate(") || can(regex("^rate\\((1 (minute|hour|day)|([2-9]|[1-9][0-9]+) (minutes|hours|days))\\)$", var.check_schedule_expression))
+    error_message = "The check_schedule_expression rate(value unit) takes a whole value of at least 1, with a singular unit for 1 and a plural one otherwise: rate(1 minute), rate(2 minutes), rate(1 hour), rate(12 hours), rate(1 day), rate(7 days); EventBridge refuses rate(1 minutes) and rate(2 minute)."
+  }
+
+  # Cron expressions reference: six required fields, each with its values and wildcards.
+  validation {
+    condition     = !startswith(var.check_schedule_expression, "cron(") || can(regex("^cron\\(\\S+( \\S+){5}\\)$", var.check_schedule_expression))
+    error_message = "The check_schedule_expression cron(...) must have exactly six fields separated by single spaces: minutes hours day-of-month month day-of-week year, e.g. cron(0/15 * * * ? *)."
+  }
+  validation {
+    condition     = !can(regex("^cron\\(\\S+( \\S+){5}\\)$", var.check_schedule_expression)) || can(regex("^cron\\(((\\*|[0-5]?[0-9](-[0-5]?[0-9])?)(/[0-9]+)?(,(\\*|[0-5]?[0-9](-[0-5]?[0-9])?)(/[0-9]+)?)*)( \\S+){5}\\)$", var.check_schedule_expression))
+    error_message = "The check_schedule_expression's minutes field (the first of cron(...)) must be 0-59, with , - * / (EventBridge cron expressions)."
+  }
+
+  validation {
+    condition     = !can(regex("^cron\\(\\S+( \\S+){5}\\)$", var.check_schedule_expression)) || can(regex("^cron\\((\\S+ ){1}((\\*|(2[0-3]|[01]?[0-9])(-(2[0-3]|[01]?[0-9]))?)(/[0-9]+)?(,(\\*|(2[0-3]|[01]?[0-9])(-(2[0-3]|[01]?[0-9]))?)(/[0-9]+)?)*)( \\S+){4}\\)$", var.check_schedule_expression))
+    error_message = "The check_schedule_expression's hours field (the second of cron(...)) must be 0-23, with , - * / (EventBridge cron expressions)."
+  }
+
+  validation {
+    condition     = !can(regex("^cron\\(\\S+( \\S+){5}\\)$", var.check_schedule_expression)) || can(regex("^cron\\((\\S+ ){2}(\\?|L|LW|(3[01]|[12][0-9]|0?[1-9])W|(\\*|(3[01]|[12][0-9]|0?[1-9])(-(3[01]|[12][0-9]|0?[1-9]))?)(/[0-9]+)?(,(\\*|(3[01]|[12][0-9]|0?[1-9])(-(3[01]|[12][0-9]|0?[1-9]))?)(/[0-9]+)?)*)( \\S+){3}\\)$", var.check_schedule_expression))
+    error_message = "The check_schedule_expression's day-of-month field (the third of cron(...)) must be 1-31, with , - * ? / L W (EventBridge cron expressions)."
+  }
+
+  validation {
+    condition     = !can(regex("^cron\\(\\S+( \\S+){5}\\)$", var.check_schedule_expression)) || can(regex("^cron\\((\\S+ ){3}((\\*|(1[0-2]|0?[1-9]|(?i:JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC))(-(1[0-2]|0?[1-9]|(?i:JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC)))?)(/[0-9]+)?(,(\\*|(1[0-2]|0?[1-9]|(?i:JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC))(-(1[0-2]|0?[1-9]|(?i:JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC)))?)(/[0-9]+)?)*)( \\S+){2}\\)$", var.check_schedule_expression))
+    error_message = "The check_schedule_expression's month field (the fourth of cron(...)) must be 1-12 or JAN-DEC, with , - * / (EventBridge cron expressions)."
+  }
+
+  validation {
+    condition     = !can(regex("^cron\\(\\S+( \\S+){5}\\)$", var.check_schedule_expression)) || can(regex("^cron\\((\\S+ ){4}(\\?|L|([1-7]|(?i:SUN|MON|TUE|WED|THU|FRI|SAT))L|([1-7]|(?i:SUN|MON|TUE|WED|THU|FRI|SAT))#[1-5]|(\\*|([1-7]|(?i:SUN|MON|TUE|WED|THU|FRI|SAT))(-([1-7]|(?i:SUN|MON|TUE|WED|THU|FRI|SAT)))?)(,(\\*|([1-7]|(?i:SUN|MON|TUE|WED|THU|FRI|SAT))(-([1-7]|(?i:SUN|MON|TUE|WED|THU|FRI|SAT)))?))*)( \\S+){1}\\)$", var.check_schedule_expression))
+    error_message = "The check_schedule_expression's day-of-week field (the fifth of cron(...)) must be 1-7 or SUN-SAT, with , - * ? L # (one N#M only) (EventBridge cron expressions)."
+  }
+
+  validation {
+    condition     = !can(regex("^cron\\(\\S+( \\S+){5}\\)$", var.check_schedule_expression)) || can(regex("^cron\\((\\S+ ){5}((\\*|(19[7-9][0-9]|2[01][0-9][0-9])(-(19[7-9][0-9]|2[01][0-9][0-9]))?)(/[0-9]+)?(,(\\*|(19[7-9][0-9]|2[01][0-9][0-9])(-(19[7-9][0-9]|2[01][0-9][0-9]))?)(/[0-9]+)?)*)\\)$", var.check_schedule_expression))
+    error_message = "The check_schedule_expression's year field (the sixth of cron(...)) must be 1970-2199, with , - * / (EventBridge cron expressions)."
+  }
+
+  # "You can't specify the Day-of-month and Day-of-week fields in the same cron expression":
+  # one of them is ?, and only one.
+  validation {
+    condition     = !can(regex("^cron\\(\\S+( \\S+){5}\\)$", var.check_schedule_expression)) || can(regex("^cron\\((\\S+ ){2}\\? ", var.check_schedule_expression)) != can(regex("^cron\\((\\S+ ){4}\\? ", var.check_schedule_expression))
+    error_message = "The check_schedule_expression cron(...) must have ? in exactly one of day-of-month and day-of-week (EventBridge cannot take both): cron(0 9 ? * MON *) or cron(0 9 1 * ? *), not cron(0 9 * * MON *)."
   }
 }
 
@@ -174,8 +219,8 @@ variable "check_echo_memory_mb" {
 
 variable "check_result_memory_mb" {
   type        = number
-  description = "Memory of check_result, in MB (128-10240). It lists every echo, pulse and failure key on each run."
-  default     = 256
+  description = "Memory of check_result, in MB (128-10240). It lists every echo, pulse and failure key on each run; Lambda gives CPU in proportion to memory, and 384 lets a sweep of 50,000 hosts finish within half of the default one-minute period (docs/scale.md)."
+  default     = 384
   nullable    = false
 
   validation {
@@ -197,7 +242,7 @@ variable "check_echo_timeout_seconds" {
 
 variable "check_result_timeout_seconds" {
   type        = number
-  description = "Timeout of check_result, in seconds (1-900). Must leave room for webhook_max_attempts x webhook_timeout_seconds plus the S3 listing. The run lease (RUN_LEASE_SECONDS) is set to this + 60 s."
+  description = "Timeout of check_result, in seconds (1-900). Must leave room for webhook_max_attempts x webhook_timeout_seconds plus the S3 listing. An invocation checks deadlines until 10 s before the next scheduled run or before this timeout, whichever comes first (a timeout shorter than the schedule period leaves part of each period to the next sweep). The run lease (RUN_LEASE_SECONDS) is set to this + 60 s."
   default     = 120
   nullable    = false
 
@@ -426,7 +471,7 @@ variable "alarms_enabled" {
 
 variable "schedule_period_seconds" {
   type        = number
-  description = "Seconds between two check_result runs, used as the alarm period. Derived from a rate(...) schedule; required for a cron(...) schedule when the alarms are on. A multiple of 60."
+  description = "Seconds between two check_result runs, used as the alarm period and by check_result to end its deadline checks before the next run. Derived from a rate(...) schedule; required for a cron(...) schedule when the alarms are on. A multiple of 60."
   default     = null
 
   validation {

@@ -10,7 +10,7 @@ in-process emulator, counts their S3 calls with a botocore hook and captures
 their JSON log lines. Durations are assumptions (stated below): Lambda bills
 by the millisecond and nothing local predicts a probe's network time.
 
-Everything is us-east-1, x86_64 (the module sets no architecture), 30-day
+Everything is us-east-1, the module's architecture (arm64 by default), 30-day
 months. The always-free allowances (Lambda, CloudWatch Logs) are shown as a
 separate column; S3's 12-month free tier is not subtracted (new accounts
 since July 2025 get credits instead).
@@ -26,7 +26,7 @@ import os
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -166,9 +166,21 @@ class Usage:
 
     hosts: int
     pulse_interval_minutes: float = 10.0  # each host uploads a pulse every 10 minutes (docs/DESIGN.md)
-    schedule_minutes: float = 10.0  # check_schedule_expression = rate(10 minutes)
+    schedule_minutes: float = 1.0  # check_schedule_expression = rate(1 minute), the default
+    # Deadline checks (check_result.window): an invocation waits for a host's deadline, billed.
+    deadline_checks: bool = True
+    # Assumption, pessimistic: every host goes down once a month, each outage one deadline check.
+    outages_per_host_month: float = 1.0
+    # Mean wait of an invocation for the check, over every phase (bench/time_to_alert.py's).
+    deadline_wait_seconds: float = 20.0
+    deadline_check_seconds: float = 0.3  # the check itself: HEADs, the webhook POST, the state PUT
+    # Per check (tests/unit/test_deadline_checks.py counts them): three HEADs and the pauses (GET
+    # class), the state (PUT); its log lines (a decision, the delivery, about 700 bytes).
+    deadline_check_get_requests: float = 4.0
+    deadline_check_put_requests: float = 1.0
+    deadline_check_log_bytes: float = 700.0
     check_echo_memory_mb: float = 128.0  # variables.tf default
-    check_result_memory_mb: float = 256.0  # variables.tf default
+    check_result_memory_mb: float = 384.0  # variables.tf default
     architecture: str = "x86_64"
     # Assumption: a probe to a healthy host plus one S3 GET and one PUT, all in-region, ~300 ms.
     check_echo_seconds: float = 0.3
@@ -205,6 +217,10 @@ class Usage:
     @property
     def check_result_invocations(self) -> float:
         return MINUTES_PER_MONTH / self.schedule_minutes
+
+    @property
+    def deadline_checks_per_month(self) -> float:
+        return self.hosts * self.outages_per_host_month if self.deadline_checks else 0.0
 
     @property
     def list_pages_per_run(self) -> int:
@@ -272,14 +288,27 @@ def monthly_cost(usage: Usage, prices: dict[str, dict[str, Any]] = PRICES) -> li
     )
     gb_key = "lambda_gb_second_arm64" if usage.architecture == "arm64" else "lambda_gb_second_x86_64"
     items.append(LineItem("Lambda compute", gb_seconds, "GB-s", gb_seconds * price(gb_key)))
+    checks = usage.deadline_checks_per_month
+    waited = (
+        checks
+        * usage.check_result_memory_mb
+        / 1024
+        * (usage.deadline_wait_seconds + usage.deadline_check_seconds)
+    )
+    items.append(LineItem("Lambda compute: deadline checks", waited, "GB-s", waited * price(gb_key)))
 
     pulse_puts = usage.hosts * MINUTES_PER_MONTH / usage.pulse_interval_minutes
     put_class = (
         pulse_puts
         + echo_n * usage.check_echo_put_requests
         + result_n * (usage.list_pages_per_run + usage.check_result_put_requests)
+        + checks * usage.deadline_check_put_requests
     )
-    get_class = echo_n * usage.check_echo_get_requests + result_n * usage.check_result_get_requests
+    get_class = (
+        echo_n * usage.check_echo_get_requests
+        + result_n * usage.check_result_get_requests
+        + checks * usage.deadline_check_get_requests
+    )
     items.append(
         LineItem("S3 PUT/LIST requests", put_class, "requests", put_class * price("s3_put_copy_post_list"))
     )
@@ -304,6 +333,7 @@ def monthly_cost(usage: Usage, prices: dict[str, dict[str, Any]] = PRICES) -> li
     log_gb = (
         echo_n * (usage.check_echo_log_bytes + usage.platform_log_bytes)
         + result_n * (usage.check_result_log_bytes + usage.platform_log_bytes)
+        + checks * usage.deadline_check_log_bytes
     ) / 1e9
     items.append(
         LineItem("CloudWatch Logs ingestion", log_gb, "GB", log_gb * price("cloudwatch_logs_ingest_gb"))
@@ -325,9 +355,13 @@ def _apply_free_tier(items: list[LineItem], prices: dict[str, dict[str, Any]]) -
     by_name = {item.name: item for item in items}
     requests = by_name["Lambda requests"]
     requests.free_usd = min(requests.quantity, FREE_TIER["lambda_requests"]) * prices["lambda_request"]["usd"]
-    compute = by_name["Lambda compute"]
-    per_gb_s = compute.usd / compute.quantity if compute.quantity else 0.0
-    compute.free_usd = min(compute.quantity, FREE_TIER["lambda_gb_seconds"]) * per_gb_s
+    free_gb_s = float(FREE_TIER["lambda_gb_seconds"])
+    for name in ("Lambda compute", "Lambda compute: deadline checks"):
+        compute = by_name[name]
+        per_gb_s = compute.usd / compute.quantity if compute.quantity else 0.0
+        covered = min(compute.quantity, free_gb_s)
+        free_gb_s -= covered
+        compute.free_usd = covered * per_gb_s
     free_gb = FREE_TIER["cloudwatch_logs_gb"]
     for name in ("CloudWatch Logs ingestion", "CloudWatch Logs storage"):
         item = by_name[name]
@@ -565,6 +599,7 @@ def compute(
     the heartbeat's own."""
     overrides = dict(overrides or {})
     measured_heartbeat = overrides.pop(HEARTBEAT, {})
+    before_overrides = {**BEFORE, **overrides.pop(BEFORE_KEY, {})}
     heartbeat = {
         **overrides,
         "check_echo_seconds": HEARTBEAT_CHECK_ECHO_SECONDS,
@@ -573,25 +608,61 @@ def compute(
     }
     columns = [Usage(hosts=hosts, **overrides) for hosts in sizes]
     columns.append(Usage(hosts=HEARTBEAT_HOSTS, **heartbeat))
-    rows = []
-    for usage in columns:
-        hosts = usage.hosts
-        items = monthly_cost(usage)
-        total, after_free = totals(items)
-        pages, gets = usage.history_reads()
-        reads = pages * PRICES["s3_put_copy_post_list"]["usd"] + gets * PRICES["s3_get_and_other"]["usd"]
-        rows.append(
-            {
-                "hosts": hosts,
-                "history_reads": {"list_pages": pages, "gets": gets, "usd": reads},
-                "usage": {k: v for k, v in asdict(usage).items() if k != "measured"},
-                "items": [asdict(item) for item in items],
-                "total_usd": total,
-                "after_free_tier_usd": after_free,
-                "per_host_usd": total / hosts,
-            }
-        )
-    return {"rows": rows, "prices": PRICES, "free_tier": FREE_TIER, "alternatives": ALTERNATIVES}
+    rows = [_row(usage) for usage in columns]
+    before = [_row(replace(usage, **before_overrides)) for usage in columns[: len(sizes)]]
+    changes = [change(old, new) for old, new in zip(before, rows, strict=False)]
+    return {
+        "rows": rows,
+        "before": before,
+        "changes": changes,
+        "prices": PRICES,
+        "free_tier": FREE_TIER,
+        "alternatives": ALTERNATIVES,
+    }
+
+
+BEFORE = {"schedule_minutes": 10.0, "deadline_checks": False, "check_result_memory_mb": 256.0}
+"""The defaults before deadline checks: a rate(10 minutes) sweep alone, check_result at 256 MB."""
+BEFORE_KEY = "before"
+"""Key of ``compute``'s overrides for the old defaults' own Usage fields (check_result's duration
+at BEFORE's memory, which run.py estimates from the same measurements)."""
+CHANGE_GOAL_USD = 1.0
+"""The change may cost at most this much a month up to CHANGE_GOAL_HOSTS hosts..."""
+CHANGE_GOAL_HOSTS = 1000
+CHANGE_GOAL_SHARE = 0.05
+"""...and at most this share of the total beyond."""
+
+
+def _row(usage: Usage) -> dict[str, Any]:
+    items = monthly_cost(usage)
+    total, after_free = totals(items)
+    pages, gets = usage.history_reads()
+    reads = pages * PRICES["s3_put_copy_post_list"]["usd"] + gets * PRICES["s3_get_and_other"]["usd"]
+    return {
+        "hosts": usage.hosts,
+        "history_reads": {"list_pages": pages, "gets": gets, "usd": reads},
+        "usage": {k: v for k, v in asdict(usage).items() if k != "measured"},
+        "items": [asdict(item) for item in items],
+        "total_usd": total,
+        "after_free_tier_usd": after_free,
+        "per_host_usd": total / usage.hosts,
+    }
+
+
+def change(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """What the new default costs more than the old at one size, against the goal: at most
+    CHANGE_GOAL_USD a month up to CHANGE_GOAL_HOSTS hosts, CHANGE_GOAL_SHARE of the total beyond."""
+    usd = after["total_usd"] - before["total_usd"]
+    share = usd / before["total_usd"]
+    small = after["hosts"] <= CHANGE_GOAL_HOSTS
+    return {
+        "hosts": after["hosts"],
+        "usd": usd,
+        "share": share,
+        "after_free_tier_usd": after["after_free_tier_usd"] - before["after_free_tier_usd"],
+        "goal": f"≤ +${CHANGE_GOAL_USD:g}" if small else f"≤ +{CHANGE_GOAL_SHARE:.0%}",
+        "pass": usd <= CHANGE_GOAL_USD if small else share <= CHANGE_GOAL_SHARE,
+    }
 
 
 def _usd(value: float) -> str:
@@ -630,6 +701,10 @@ def table(report: dict[str, Any]) -> str:
     )
     lines.append("| S3 requests (LIST + GET) | " + " | ".join(_usd(x["usd"]) for x in reads) + " |")
     lines.append("")
+    lines.append(change_table(report))
+    lines.append("")
+    lines.append(prices_table(report["prices"]))
+    lines.append("")
     lines.append("| hosted alternative | price | per host per month | source (as of) |")
     lines.append("| --- | --- | ---: | --- |")
     for alt in report["alternatives"]:
@@ -637,6 +712,40 @@ def table(report: dict[str, Any]) -> str:
             f"| {alt['service']} ({alt['plan']}) | {alt['price']} | {_usd(alt['usd_per_host_month'])} "
             f"at {alt['at']} | {alt['source']} ({alt['as_of']}) |"
         )
+    return "\n".join(lines)
+
+
+def prices_table(prices: dict[str, dict[str, Any]]) -> str:
+    """The list prices the tables use, each with its source and date."""
+    lines = ["| list price (us-east-1) | USD | per | source (as of) |", "| --- | ---: | --- | --- |"]
+    for name, price in prices.items():
+        usd = f"{price['usd']:.10f}".rstrip("0").rstrip(".")
+        lines.append(f"| {name} | ${usd} | {price['unit']} | {price['source']} ({price['as_of']}) |")
+    return "\n".join(lines)
+
+
+def change_table(report: dict[str, Any]) -> str:
+    """The change from the old default (a rate(10 minutes) sweep) to the new one, per size."""
+    changes = report["changes"]
+    lines = [
+        "| per month (us-east-1, list price) | "
+        + " | ".join(f"{c['hosts']:,} hosts" for c in changes)
+        + " |",
+        "| --- |" + " ---: |" * len(changes),
+        f"| before: rate(10 minutes) sweep, check_result "
+        f"{report['before'][0]['usage']['check_result_memory_mb']:g} MB | "
+        + " | ".join(_usd(r["total_usd"]) for r in report["before"])
+        + " |",
+        f"| now: rate(1 minute) sweep + deadline checks, check_result "
+        f"{report['rows'][0]['usage']['check_result_memory_mb']:g} MB | "
+        + " | ".join(_usd(r["total_usd"]) for r in report["rows"][: len(changes)])
+        + " |",
+        "| **change** | " + " | ".join(f"**+{_usd(c['usd'])}** (+{c['share']:.1%})" for c in changes) + " |",
+        "| change after the always-free tier | "
+        + " | ".join(f"+{_usd(c['after_free_tier_usd'])}" for c in changes)
+        + " |",
+        "| goal | " + " | ".join(f"{c['goal']}: {'PASS' if c['pass'] else 'FAIL'}" for c in changes) + " |",
+    ]
     return "\n".join(lines)
 
 

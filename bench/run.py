@@ -11,12 +11,14 @@ Runs, in order:
 4. the monthly cost (bench/cost.py), with what one invocation does measured
    in moto and check_result's duration taken from step 1.
 
-Targets (issue "Scale and speed", DESIGN §2b): S3 requests per run ≤
-ceil(hosts/1000) per listed prefix + a constant per changed pulse and per
-status change + a constant; Python heap
-peak at 50,000 hosts ≤ 64 MiB (half of a 128 MB function); estimated Lambda
-run time ≤ half the function timeout; handler import ≤ 150 ms; zip ≤ 100 KB;
-alert no later than stale_after + schedule period.
+Targets (issues "Scale and speed" and "Alert within a minute of the deadline", DESIGN
+§2b): S3 requests per run ≤ ceil(hosts/1000) per listed prefix + a constant per
+changed pulse and per status change + a constant; Python heap peak at 50,000
+hosts ≤ 64 MiB (half of a 128 MB function); estimated Lambda time of a sweep ≤
+half the schedule's period (or of the timeout, if shorter); handler import ≤ 150
+ms; zip ≤ 100 KB; at the module's defaults an alert at most 60 s after the
+host's deadline (16:00 after the last success for the default host); the new
+schedule at most +$1 a month up to 1,000 hosts and +5% at 10,000.
 """
 
 from __future__ import annotations
@@ -61,13 +63,14 @@ PROFILE_MAX_HOSTS = 10_000  # cProfile (3x slower) only up to this size
 
 def lambda_base_rss_mb() -> float:
     """RSS of a fresh interpreter holding what a warm check_result container holds before a run:
-    the handler module, boto3 and an S3 client (no moto). MiB."""
+    the handler module, boto3 and the handler's S3 client (no moto). MiB."""
     code = (
-        "import check_result.handler, boto3; boto3.client('s3', region_name='us-east-1'); "
+        "import check_result.handler as h; h._client('s3'); "
         "print([l for l in open('/proc/self/status') if l.startswith('VmRSS:')][0].split()[1])"
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT / "lambda_src")}
     env.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")  # noqa: S106 - dummy
+    env.update(AWS_DEFAULT_REGION="us-east-1")
     completed = subprocess.run(
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True, cwd=ROOT
     )
@@ -110,27 +113,50 @@ def judge_scale(data: dict[str, Any], defaults: dict[str, Any], base_rss_mb: flo
     verdict["heap_peak_mb"] = heap
     verdict["heap_pass"] = None if heap is None else heap <= HEAP_TARGET_MB
 
-    memory_mb = defaults.get("check_result_memory_mb", 256.0)
+    memory_mb = defaults.get("check_result_memory_mb", cost.Usage.check_result_memory_mb)
     timeout = defaults.get("check_result_timeout_seconds", float(scale.DEFAULT_TIMEOUT_SECONDS))
-    cpu_factor = max(1.0, scale.LAMBDA_FULL_VCPU_MB / memory_mb)
-    # S3's latency: once per request, except the changed pulses, read PARALLEL_READS at a time.
-    read = (data["steady_run"].get("summary") or {}).get("pulses_read", 0)
-    waits = data["steady_run"]["requests"]["total"] - read + math.ceil(read / PARALLEL_READS)
-    # CPU time outside moto (our code, botocore, the webhook client): what Lambda would run too.
-    # CPU rather than wall time, so that other work on this machine does not inflate it.
-    ours_local = data["steady_run"]["cpu_outside_moto_seconds"]
-    estimate = ours_local * cpu_factor + waits * S3_LIST_LATENCY_S
-    verdict["local_without_moto_s"] = ours_local
+    # A sweep must leave half of the schedule's period (or of the timeout, if shorter) free.
+    budget = min(timeout, defaults.get("schedule_period_seconds", timeout))
+    verdict["s3_waits"] = s3_waits(data["steady_run"])
+    estimate = lambda_estimate(data, memory_mb)
+    verdict["local_without_moto_s"] = data["steady_run"]["cpu_outside_moto_seconds"]
     verdict["lambda_estimate_s"] = estimate
     verdict["lambda_memory_mb"] = memory_mb
-    verdict["cpu_factor"] = cpu_factor
+    verdict["cpu_factor"] = cpu_factor(memory_mb)
     verdict["timeout_s"] = timeout
-    verdict["time_pass"] = estimate <= timeout / 2
+    verdict["budget_s"] = budget
+    verdict["time_pass"] = estimate <= budget / 2
     growth = data["first_run"].get("rss_growth_mb")
     verdict["lambda_base_rss_mb"] = base_rss_mb
     verdict["lambda_memory_estimate_mb"] = None if growth is None else base_rss_mb + growth
     data["verdict"] = verdict
     return data
+
+
+def cpu_factor(memory_mb: float) -> float:
+    """How much slower than one full vCPU a function of ``memory_mb`` runs: Lambda gives CPU in
+    proportion to memory, a full vCPU at LAMBDA_FULL_VCPU_MB."""
+    return max(1.0, scale.LAMBDA_FULL_VCPU_MB / memory_mb)
+
+
+def lambda_estimate(data: dict[str, Any], memory_mb: float) -> float:
+    """Estimated Lambda time (seconds) of one size's steady run at ``memory_mb``: its CPU time
+    outside moto (our code, botocore, the webhook client: what Lambda would run too; CPU rather
+    than wall time, so that other work on this machine does not inflate it) scaled by
+    cpu_factor, plus S3_LIST_LATENCY_S for each wait for S3 (s3_waits)."""
+    steady = data["steady_run"]
+    return steady["cpu_outside_moto_seconds"] * cpu_factor(memory_mb) + s3_waits(steady) * S3_LIST_LATENCY_S
+
+
+def s3_waits(run: dict[str, Any]) -> int:
+    """How many times a run waits for S3 in turn: the three listings page at once (the longest
+    one's pages), the changed pulses are read PARALLEL_READS at a time, every other request
+    (the lease, the state, the index, the pauses) one after the other."""
+    requests = run["requests"]
+    read = (run.get("summary") or {}).get("pulses_read", 0)
+    pages = requests["list_pages_by_prefix"]
+    others = requests["total"] - sum(pages.values()) - read
+    return max(pages.values(), default=0) + others + math.ceil(read / PARALLEL_READS)
 
 
 def changes_in(summary: Any) -> int:
@@ -149,8 +175,8 @@ def scale_table(sizes: list[dict[str, Any]]) -> str:
         "| hosts (objects) | S3 requests: first run / steady, 1% of pulses changed / index rebuild | "
         f"bound: ceil(hosts/1000) × prefixes + {PER_CHANGE_REQUESTS} × (changed pulses + status changes) "
         f"+ {CONSTANT_REQUESTS} | wall time here: first / steady "
-        "(in moto) | Lambda estimate, steady (≤ half the timeout) | heap peak, first run (≤ 64 MiB) "
-        "| memory estimate in Lambda (≤ 128 MB) |",
+        "(share of its CPU in moto) | Lambda estimate, steady (≤ half the period) "
+        "| heap peak, first run (≤ 64 MiB) | memory estimate in Lambda (≤ 128 MB) |",
         "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     for data in sizes:
@@ -172,7 +198,7 @@ def scale_table(sizes: list[dict[str, Any]]) -> str:
             f"| {v['first_run']['bound']} / {v['steady_run']['bound']} / {v['rebuild_run']['bound']}: "
             f"{_pf(all(v[run]['pass'] for run in RUNS))} "
             f"| {first['seconds']:.2f} s / {steady['seconds']:.2f} s ({steady['moto_share']:.0%}) "
-            f"| {v['lambda_estimate_s']:.1f} s of {v['timeout_s']:.0f} s: {_pf(v['time_pass'])} "
+            f"| {v['lambda_estimate_s']:.1f} s of {v['budget_s']:.0f} s: {_pf(v['time_pass'])} "
             f"({v['local_without_moto_s']:.2f} s CPU here) "
             f"| {v['heap_peak_mb']:.1f} MiB: {_pf(v['heap_pass'])} "
             f"| {memory_text} |"
@@ -242,17 +268,62 @@ def profile_table(sizes: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def cost_overrides(scale_results: list[dict[str, Any]], defaults: dict[str, Any]) -> dict[str, Any]:
-    """check_result's duration for the cost model, from the largest measured size's Lambda estimate."""
+def cost_overrides(
+    scale_results: list[dict[str, Any]], defaults: dict[str, Any], alert: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The cost model's inputs from the other benchmarks: check_result's duration (a line through
+    the measured sizes' Lambda estimates, or from the largest alone), and how long an
+    invocation waits for a deadline check on average (the time-to-alert simulation's)."""
     memory = ("check_echo_memory_mb", "check_result_memory_mb")
     overrides: dict[str, Any] = {name: defaults[name] for name in memory if name in defaults}
     overrides["architecture"] = defaults.get("architecture", "x86_64")
-    if scale_results:
-        largest = max(scale_results, key=lambda d: d["hosts"])
-        per_1000 = largest["verdict"]["lambda_estimate_s"] / (largest["hosts"] / 1000)
-        overrides["check_result_seconds_per_1000_hosts"] = round(per_1000, 3)
-        overrides["check_result_seconds_base"] = 0.5
+    overrides.update(
+        durations(scale_results, overrides.get("check_result_memory_mb", cost.Usage.check_result_memory_mb))
+    )
+    # The old defaults ran check_result at another memory: its own duration, from the same runs.
+    overrides[cost.BEFORE_KEY] = durations(scale_results, cost.BEFORE["check_result_memory_mb"])
+    waits = [row["mean_wait"] for row in (alert or {}).get("rows", []) if row["goal_pass"] is not None]
+    if waits:
+        overrides["deadline_wait_seconds"] = round(max(waits), 2)
     return overrides
+
+
+def durations(scale_results: list[dict[str, Any]], memory_mb: float) -> dict[str, float]:
+    """check_result's duration for the cost model at ``memory_mb``: a line through the measured
+    sizes' Lambda estimates (or through the largest alone); {} when none was measured."""
+    points = [(d["hosts"] / 1000, lambda_estimate(d, memory_mb)) for d in scale_results]
+    if len(points) >= 2:
+        base, per_1000 = line_through(points)
+        return {
+            "check_result_seconds_per_1000_hosts": round(per_1000, 4),
+            "check_result_seconds_base": round(max(base, 0.1), 3),
+        }
+    if points:
+        return {
+            "check_result_seconds_per_1000_hosts": round(points[0][1] / points[0][0], 4),
+            "check_result_seconds_base": 0.5,
+        }
+    return {}
+
+
+def sweep_seconds(scale_results: list[dict[str, Any]]) -> dict[str, float] | None:
+    """A sweep's own time for the time-to-alert table: the Lambda estimates of the smallest and
+    the largest measured size (None when none was measured: the simulation's defaults)."""
+    if not scale_results:
+        return None
+    ordered = sorted(scale_results, key=lambda d: d["hosts"])
+    return {
+        f"{d['hosts']:,} hosts": round(d["verdict"]["lambda_estimate_s"], 1)
+        for d in (ordered[0], ordered[-1])
+    }
+
+
+def line_through(points: list[tuple[float, float]]) -> tuple[float, float]:
+    """Least squares: ``(intercept, slope)`` of the line through ``points`` (x, y)."""
+    xs, ys = [x for x, _ in points], [y for _, y in points]
+    mean_x, mean_y = sum(xs) / len(xs), sum(ys) / len(ys)
+    slope = sum((x - mean_x) * (y - mean_y) for x, y in points) / sum((x - mean_x) ** 2 for x in xs)
+    return mean_y - slope * mean_x, slope
 
 
 def run_cost(overrides: dict[str, Any]) -> dict[str, Any]:
@@ -344,14 +415,14 @@ def main(argv: list[str] | None = None) -> int:
 
     def alert() -> None:
         print("... time to alert", file=sys.stderr, flush=True)
-        result = time_to_alert.measure()
+        result = time_to_alert.measure(sweep_seconds=sweep_seconds(scale_results))
         report["time_to_alert"] = result
-        out("## Time to alert (fake clock, every schedule phase at 1 s resolution)\n")
+        out(f"## Time to alert (fake clock, every phase at {result['step_seconds']:g} s resolution)\n")
         out(time_to_alert.table(result) + "\n")
 
     def costs() -> None:
         print("... cost", file=sys.stderr, flush=True)
-        result = run_cost(cost_overrides(scale_results, defaults))
+        result = run_cost(cost_overrides(scale_results, defaults, report.get("time_to_alert")))
         report["cost"] = result
         out("## Monthly cost at the default settings (us-east-1, 30-day month)\n")
         out(cost.table(result) + "\n")

@@ -291,11 +291,15 @@ class Demo:
         assert self.check_result is not None
         assert self.webhook is not None
         say(f"The schedule runs check_result ({why}).")
-        invocation = self.check_result.invoke(
-            scheduled_event(self.rule_arn, when=self.emulator.now()),
-            self.emulator.client_environment(),
-            clock_offset=self.emulator.clock_offset,
-        )
+        try:
+            invocation = self.check_result.invoke(
+                scheduled_event(self.rule_arn, when=self.emulator.now()),
+                self.emulator.client_environment(),
+                clock_offset=self.emulator.clock_offset,
+                clock_url=self.emulator.clock_url,  # a wait for a deadline moves the clocks instead
+            )
+        finally:
+            self.emulator.read_clock()
         summary = invocation.result
         statuses = ", ".join(f"{n} {s}" for s, n in summary.get("statuses", {}).items() if n)
         received = [r.json() for r in self.webhook.requests_to(WEBHOOK_PATH) if r.method == "POST"]

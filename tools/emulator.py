@@ -201,12 +201,25 @@ class Emulator:
         if delta < timedelta(0):
             raise ValueError(f"the clock only moves forward (got {delta})")
         request = urllib.request.Request(
-            self.endpoint + CLOCK_PATH,
+            self.clock_url,
             data=json.dumps({"shift_seconds": delta.total_seconds()}).encode(),
             headers={"Content-Type": "application/json"},
             method="POST",
         )
         with urllib.request.urlopen(request, timeout=10) as response:
+            answer = json.loads(response.read())
+        self.clock_offset = timedelta(seconds=answer["offset_seconds"])
+        return self.clock_offset
+
+    @property
+    def clock_url(self) -> str:
+        """Where a played function moves the emulator's clock (tools/lambda_service.py)."""
+        return self.endpoint + CLOCK_PATH
+
+    def read_clock(self) -> timedelta:
+        """Read the emulator's clock offset again (a played function may have moved it while
+        it slept) and return it."""
+        with urllib.request.urlopen(self.clock_url, timeout=10) as response:
             answer = json.loads(response.read())
         self.clock_offset = timedelta(seconds=answer["offset_seconds"])
         return self.clock_offset

@@ -14,7 +14,9 @@ end-to-end tests and ``make demo`` run them the way Lambda would
   ``AWS_ENDPOINT_URL`` pointing at the emulator; the deployed timeout is
   enforced; with ``clock_offset``, that process lives that much later than
   the real time (time-machine, ticking), as the emulator does after
-  ``Emulator.shift_clock`` (tools/tf.py): the product code has no test hook;
+  ``Emulator.shift_clock`` (tools/tf.py), and with ``clock_url`` its
+  ``time.sleep`` moves both clocks forward instead of waiting (a function that
+  waits for a deadline costs the test no time): the product code has no test hook;
 - ``s3_put_event()`` and ``scheduled_event()`` build events in AWS's exact
   shapes; ``PulseRouter`` delivers S3 events to the function the bucket's
   deployed notification configuration names (prefix and suffix filters
@@ -40,17 +42,34 @@ from typing import Any
 from tools.build_zips import code_sha256
 
 # The bootstrap run in the fresh process: move its clock by argv[4] seconds
-# (before anything reads it), put the zip first on sys.path, import the
-# handler, call it with the event from stdin and a minimal context, and write
-# the result (or the error) as JSON to the file named by argv[2].
+# (before anything reads it); with a clock URL in argv[5] (the emulator's), make
+# time.sleep move this clock and the emulator's forward instead of waiting: time
+# passes for the whole world while the function sleeps, and the test does not
+# wait. Then put the zip first on sys.path, import the handler, call it with the
+# event from stdin and a minimal context, and write the result (or the error) as
+# JSON to the file named by argv[2].
 _BOOTSTRAP = r"""
 import importlib, json, os, sys, time, traceback, uuid
 zip_path, result_path, handler_name = sys.argv[1], sys.argv[2], sys.argv[3]
-clock_offset = float(sys.argv[4])
-if clock_offset:
+clock_offset, clock_url = float(sys.argv[4]), sys.argv[5]
+if clock_offset or clock_url:
     import time_machine  # the player's, from its virtual environment; never in the zip
-    time_machine.travel(time.time() + clock_offset, tick=True).start()
+    traveller = time_machine.travel(time.time() + clock_offset, tick=True).start()
     time.time()  # anchor: the clock ticks in step with the real one from here
+if clock_url:
+    import urllib.request
+
+    def travel(seconds):
+        if seconds <= 0:
+            return
+        shift = json.dumps({"shift_seconds": seconds}).encode()
+        request = urllib.request.Request(clock_url, data=shift, method="POST",
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            answer.read()
+        traveller.shift(seconds)
+
+    time.sleep = travel
 # What the player passes for the context only; the function sees the rest.
 function_arn = os.environ.pop("PULSE_ECHO_PLAYER_FUNCTION_ARN")
 timeout = float(os.environ.pop("PULSE_ECHO_PLAYER_TIMEOUT"))
@@ -195,13 +214,16 @@ class DeployedFunction:
         *,
         check: bool = True,
         clock_offset: timedelta = timedelta(0),
+        clock_url: str | None = None,
     ) -> Invocation:
         """Run the handler on ``event`` in a fresh process, from the deployed zip.
 
         ``clock_offset`` (>= 0) moves that process's wall clock forward: pass the
-        emulator's ``clock_offset``. Raises InvocationError when the code does not
-        match, or (with ``check``) when the handler raises or exceeds the deployed
-        timeout.
+        emulator's ``clock_offset``. With ``clock_url`` (the emulator's clock,
+        ``Emulator.clock_url``), the function's ``time.sleep`` moves its clock and the
+        emulator's forward instead of waiting (read the emulator's offset again after).
+        Raises InvocationError when the code does not match, or (with ``check``) when
+        the handler raises or exceeds the deployed timeout.
         """
         if clock_offset < timedelta(0):
             raise ValueError(f"the clock only moves forward (got {clock_offset})")
@@ -222,6 +244,7 @@ class DeployedFunction:
                         str(result_path),
                         self.handler,
                         repr(clock_offset.total_seconds()),
+                        clock_url or "",
                     ],
                     input=json.dumps(event),
                     capture_output=True,

@@ -90,7 +90,7 @@ module "pulse_echo" {
   lambda_architecture = "arm64"
 
   stale_after_minutes       = 15
-  check_schedule_expression = "rate(10 minutes)"
+  check_schedule_expression = "rate(1 minute)" # the default: deadline checks within each minute
   renotify_minutes          = 120
 
   slack_channel    = "#medical-check"

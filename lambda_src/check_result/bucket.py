@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import timezone
+from datetime import datetime, timezone
 from typing import Any, Generic, TypeVar
 
 from pulse_echo import aws
@@ -89,6 +89,24 @@ class Bucket:
             return {key: self._get(key, max_bytes) for key in keys}
         with ThreadPoolExecutor(max_workers=min(PARALLEL_READS, len(keys))) as pool:
             return dict(zip(keys, pool.map(lambda key: self._get(key, max_bytes), keys), strict=True))
+
+    def _head(self, key: str) -> tuple[datetime, str] | None:
+        """HEAD ``key``: ``(LastModified in UTC, ETag)``, or None when absent."""
+        try:
+            self._count()
+            response = self.s3.head_object(Bucket=self.bucket, Key=key)
+        except Exception as exc:
+            if aws.is_no_such_key(exc):
+                return None
+            raise
+        return response["LastModified"].astimezone(timezone.utc), response["ETag"]
+
+    def _head_many(self, keys: Sequence[str]) -> dict[str, tuple[datetime, str] | None]:
+        """_head each of ``keys``, PARALLEL_READS at a time (see _get_many)."""
+        if len(keys) <= 1:
+            return {key: self._head(key) for key in keys}
+        with ThreadPoolExecutor(max_workers=min(PARALLEL_READS, len(keys))) as pool:
+            return dict(zip(keys, pool.map(self._head, keys), strict=True))
 
     def _put_conditional(self, key: str, body: bytes, etag: str | None) -> str:
         """PUT ``key`` only over the version read (``If-Match``) or only if absent

@@ -323,6 +323,72 @@ def evaluate(
     return Evaluation(tuple(events), next_state, tuple(statuses), tuple(decisions), suppressed)
 
 
+def deadline(row: HostStatus, kept: HostState | None) -> datetime | None:
+    """When ``row``'s host becomes due for a down alert if nothing arrives before (window.py):
+    its last success plus its own threshold (a new host: when it was first seen plus its
+    threshold), or the end of its pause if that is later. ``kept`` is its entry in the next
+    state. None when time alone brings no down alert: it is already announced down, or its
+    pulse was not read yet (its threshold is unknown: Profile.pending). The host is stale
+    only *after* that moment (is_stale)."""
+    profile = row.profile
+    if profile is None or profile.pending or (kept is not None and kept.status == STATUS_DOWN):
+        return None
+    if row.health == STATUS_UP and row.last_ok_at is not None:
+        moment = row.last_ok_at + profile.stale_after
+    elif row.health == STATUS_NEW and row.since is not None:
+        moment = row.since + profile.stale_after
+    else:  # down and not announced: only a pause holds it back
+        moment = profile.pause_until
+    if moment is not None and profile.pause_until is not None:
+        moment = max(moment, profile.pause_until)
+    return moment
+
+
+def deadlines(evaluation: Evaluation) -> dict[str, datetime]:
+    """``{host: deadline}`` for every watched host of ``evaluation`` that has one (deadline)."""
+    found = {}
+    for row in evaluation.statuses:
+        moment = deadline(row, evaluation.next_state.get(row.host))
+        if moment is not None:
+            found[row.host] = moment
+    return found
+
+
+def recheck(
+    evaluation: Evaluation,
+    observations: Mapping[str, Observation],
+    state: Mapping[str, HostState],
+    now: datetime,
+    stale_after: timedelta,
+    renotify_after: timedelta | None = None,
+    profiles: Mapping[str, Profile] | None = None,
+) -> Evaluation:
+    """A deadline check: the hosts of ``observations`` (read again just now) evaluated at
+    ``now`` against ``state`` (the state the last check saved), merged into ``evaluation``
+    (the sweep's, or the last check's). Every other host keeps its row and its state entry;
+    a checked host with neither a pulse nor an echo any more is retired (dropped)."""
+    checked = set(observations)
+    part = evaluate(
+        observations,
+        {host: entry for host, entry in state.items() if host in checked},
+        now,
+        stale_after,
+        renotify_after,
+        profiles,
+    )
+    rows = {row.host: row for row in evaluation.statuses if row.host not in checked}
+    rows.update((row.host, row) for row in part.statuses)
+    next_state = {host: entry for host, entry in state.items() if host not in checked}
+    next_state.update(part.next_state)
+    return Evaluation(
+        part.events,
+        dict(sorted(next_state.items())),
+        tuple(rows[host] for host in sorted(rows)),
+        part.decisions,
+        part.suppressed,
+    )
+
+
 DATING_READS_PER_RUN = 20
 """At most this many failure records are read in a run to date hosts seen for the first time."""
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
@@ -165,14 +166,39 @@ class Store(Bucket):
 
     def list_observations(self) -> dict[str, Observation]:
         """List ``echo/``, ``pulse/`` (with the pulses' ETags) and ``failure/`` and join them per
-        host (see model.py)."""
+        host (see model.py). The three listings are independent: they run at once, each
+        paging on its own, so a run waits for S3 about once per page of the longest one."""
         etags: dict[str, str] = {}
-        return observations_from_listings(
-            echoes=self.list_hosts(ECHO_PREFIX),
-            pulses=self.list_hosts(PULSE_PREFIX, etags=etags),
-            failures=self.list_hosts(FAILURE_PREFIX),
-            pulse_etags=etags,
-        )
+        with ThreadPoolExecutor(max_workers=3) as pool:
+            echoes = pool.submit(self.list_hosts, ECHO_PREFIX)
+            pulses = pool.submit(self.list_hosts, PULSE_PREFIX, etags=etags)
+            failures = pool.submit(self.list_hosts, FAILURE_PREFIX)
+            return observations_from_listings(
+                echoes=echoes.result(),
+                pulses=pulses.result(),
+                failures=failures.result(),
+                pulse_etags=etags,
+            )
+
+    def observe(self, hosts: Iterable[str]) -> dict[str, Observation]:
+        """What a deadline check knows of ``hosts`` (the caller bounds them): a HEAD of each
+        one's ``echo/``, ``pulse/`` and ``failure/`` object, PARALLEL_READS at a time, as
+        list_observations would have found them. A host with neither a pulse nor an echo is
+        retired (Observation.retired)."""
+        prefixes = (ECHO_PREFIX, PULSE_PREFIX, FAILURE_PREFIX)
+        wanted = list(dict.fromkeys(hosts))
+        found = self._head_many([key_for(prefix, host) for host in wanted for prefix in prefixes])
+        observations = {}
+        for host in wanted:
+            echo, pulse, failure = (found[key_for(prefix, host)] for prefix in prefixes)
+            observations[host] = Observation(
+                host=host,
+                last_ok_at=echo[0] if echo else None,
+                last_failed_at=failure[0] if failure else None,
+                pulse_at=pulse[0] if pulse else None,
+                pulse_etag=pulse[1] if pulse else None,
+            )
+        return observations
 
     # --- pulses ---
 
@@ -315,6 +341,12 @@ class Store(Bucket):
             stale_after_minutes=document.stale_after_minutes,
             pending_history=document.pending_history,
         )
+
+    def state_etag(self) -> str | None:
+        """The ETag of ``state/status.json`` now (a HEAD; None: absent): has another run written
+        it since it was read?"""
+        found = self._head(STATE_KEY)
+        return None if found is None else found[1]
 
     def write_state(
         self,

@@ -84,6 +84,12 @@ WEBHOOK_TIMEOUT = _positive("WEBHOOK_TIMEOUT_SECONDS", 10.0, 60, "seconds")
 WEBHOOK_MAX_ATTEMPTS = Setting("WEBHOOK_MAX_ATTEMPTS", INT, 3, minimum=1, maximum=10)
 # A day at most; Terraform sets it to check_result_timeout_seconds + 60 (no input of its own).
 RUN_LEASE = _positive("RUN_LEASE_SECONDS", 900.0, 86_400, "seconds", variable=None)
+# Seconds between two scheduled check_result runs: Terraform passes the period of a rate(...)
+# schedule (or schedule_period_seconds); unset, the shortest EventBridge allows. An invocation
+# checks deadlines until shortly before the next run (check_result.window).
+SCHEDULE_PERIOD = Setting(
+    "SCHEDULE_PERIOD_SECONDS", INT, 60, minimum=60, maximum=31_536_000, unit="seconds", variable=None
+)
 # Changed pulses check_result reads in one run (each one GET); the others wait for the next run.
 # No module input: the default keeps a run of the 50,000-host benchmark inside the timeout.
 PULSE_READS = Setting("PULSE_READS_PER_RUN", INT, 1000, minimum=1, maximum=100_000, variable=None)

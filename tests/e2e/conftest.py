@@ -269,19 +269,25 @@ class Deployment:
         return run_cli(name, ["--bucket", self.bucket, "--now", now, *args], env)
 
     def run_schedule(self) -> Invocation:
-        """Deliver one EventBridge scheduled event to the rule's target, as EventBridge would."""
+        """Deliver one EventBridge scheduled event to the rule's target, as EventBridge would.
+        While the function waits for a deadline, time passes for the emulator too (no test
+        waits): the emulator's clock is read again after it."""
         events = self.client("events")
         rule_name = self.module["schedule_rule_name"]
         rule_arn = events.describe_rule(Name=rule_name)["Arn"]
         (target,) = events.list_targets_by_rule(Rule=rule_name)["Targets"]
         result = self.function("check_result")
         assert target["Arn"] == result.arn
-        return result.invoke(
-            scheduled_event(rule_arn, when=self.emulator.now()),
-            self.emulator.client_environment(),
-            check=False,
-            clock_offset=self.emulator.clock_offset,
-        )
+        try:
+            return result.invoke(
+                scheduled_event(rule_arn, when=self.emulator.now()),
+                self.emulator.client_environment(),
+                check=False,
+                clock_offset=self.emulator.clock_offset,
+                clock_url=self.emulator.clock_url,
+            )
+        finally:
+            self.emulator.read_clock()
 
     def object(self, key: str) -> dict[str, Any] | None:
         """The JSON body of ``key`` in the bucket, or None when absent."""

@@ -149,6 +149,7 @@ def test_a_second_instance_applies_beside_the_first_without_a_clash(
         )
         assert "ALERT_WEBHOOK_URL" not in result.environment
         assert result.environment["ALERT_WEBHOOK_SSM_PARAMETER_NAME"] == "/e2e-second/alert-webhook-url"
+        assert result.environment["SCHEDULE_PERIOD_SECONDS"] == "900"  # schedule_period_seconds
         assert "ReservedConcurrentExecutions" not in lambda_client.get_function_concurrency(
             FunctionName=result.name
         )
@@ -269,7 +270,7 @@ def test_invalid_inputs_fail_at_plan_with_a_message_naming_them(
         "The bucket_name must be a valid S3 bucket name",
         "The alert_webhook_url must be an https:// URL",
         "The stale_after_minutes must be greater than 0 and at most 525600 (a year).",
-        "The check_schedule_expression must be rate(1 minute), rate(N minutes)",
+        "The check_schedule_expression must be rate(value unit) or cron(",
         'The alert_webhook_format must be "slack" or "json".',
         "The lambda_runtime must be a Python 3 runtime",
         "The name_prefix must be 1-32 letters",
@@ -277,6 +278,74 @@ def test_invalid_inputs_fail_at_plan_with_a_message_naming_them(
         "The check_result_reserved_concurrency must be null",
     ):
         assert expected in errors, f"{expected!r} not in:\n{errors}"
+
+
+# Each schedule expression EventBridge refuses, and the rule it breaks (EventBridge user guide:
+# "Rate expressions reference": a positive value, a singular unit for 1 and a plural one
+# otherwise; "Cron expressions reference": six required fields, each with its values and
+# wildcards, one N#M at most in day-of-week, and never both day fields specified).
+REFUSED_SCHEDULES = {
+    "every 10 minutes": "must be rate(value unit) or cron(minutes hours",
+    "rate(10 minutes": "must be rate(value unit) or cron(minutes hours",
+    "rate(1 minutes)": "with a singular unit for 1 and a plural one otherwise",
+    "rate(2 minute)": "with a singular unit for 1 and a plural one otherwise",
+    "rate(1 hours)": "with a singular unit for 1 and a plural one otherwise",
+    "rate(5 day)": "with a singular unit for 1 and a plural one otherwise",
+    "rate(0 minutes)": "takes a whole value of at least 1",
+    "rate(1.5 hours)": "takes a whole value of at least 1",
+    "rate(2 weeks)": "takes a whole value of at least 1",
+    "cron(0 10 * * ?)": "must have exactly six fields",
+    "cron(0 10 * * ? * *)": "must have exactly six fields",
+    "cron(0  10 * * ? *)": "must have exactly six fields",
+    "cron(60 10 * * ? *)": "minutes field (the first of cron(...)) must be 0-59",
+    "cron(0 24 * * ? *)": "hours field (the second of cron(...)) must be 0-23",
+    "cron(0 0 32 * ? *)": "day-of-month field (the third of cron(...)) must be 1-31",
+    "cron(0 0 1 13 ? *)": "month field (the fourth of cron(...)) must be 1-12 or JAN-DEC",
+    "cron(0 0 ? * 8 *)": "day-of-week field (the fifth of cron(...)) must be 1-7 or SUN-SAT",
+    "cron(0 0 ? * 3#1,6#3 *)": "day-of-week field (the fifth of cron(...)) must be 1-7 or SUN-SAT",
+    "cron(0 0 1 * ? 2200)": "year field (the sixth of cron(...)) must be 1970-2199",
+    "cron(0 9 * * MON *)": "must have ? in exactly one of day-of-month and day-of-week",
+    "cron(0 9 1 * MON *)": "must have ? in exactly one of day-of-month and day-of-week",
+    "cron(0 9 ? * ? *)": "must have ? in exactly one of day-of-month and day-of-week",
+}
+ACCEPTED_SCHEDULES = (
+    "rate(1 minute)",
+    "rate(2 minutes)",
+    "rate(1 hour)",
+    "rate(12 hours)",
+    "rate(1 day)",
+    "rate(7 days)",
+    "cron(0/15 * * * ? *)",
+    "cron(0 18 ? * MON-FRI *)",
+    "cron(15 10 ? * 6L 2019-2022)",
+    "cron(0 9 ? * 2#1 *)",
+    "cron(0 0 L * ? *)",
+    "cron(0 0 3W * ? *)",
+    "cron(0,30 8-17 1-15 JAN,JUL ? 2026-2030)",
+)
+
+
+def test_every_schedule_eventbridge_refuses_fails_at_plan_and_what_it_accepts_passes(
+    emulator: tf.Emulator, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """One root module with one module call per expression: one plan says it all."""
+    root = tmp_path_factory.mktemp("root-schedules")
+    values = [*REFUSED_SCHEDULES, *ACCEPTED_SCHEDULES]
+    calls = [{**MINIMAL_ARGUMENTS, "check_schedule_expression": value} for value in values]
+    source = tf.local_source(tf.ROOT, root)
+    extras = "".join(tf.module_block(f"schedule_{i}", source, call) for i, call in enumerate(calls) if i)
+    tf.write_root(root, emulator.endpoint, "schedule_0", calls[0], extras)
+    terraform = tf.Terraform(root)
+    terraform.init()
+
+    said: dict[str, list[str]] = {}
+    for diagnostic in terraform.plan_error().split("Error: ")[1:]:
+        found = re.search(r'var\.check_schedule_expression is "([^"]*)"', diagnostic)
+        if found:
+            said.setdefault(found.group(1), []).append(_plain(diagnostic))
+    for value, expected in REFUSED_SCHEDULES.items():
+        assert any(expected in text for text in said.get(value, [])), f"{value!r}: {said.get(value)}"
+    assert [value for value in ACCEPTED_SCHEDULES if value in said] == []
 
 
 def test_inconsistent_inputs_and_a_missing_build_fail_at_plan(

@@ -107,7 +107,7 @@ def test_schedule_runs_check_result_and_only_this_rule_may_invoke_it(deployment:
     events = deployment.client("events")
     rule = events.describe_rule(Name=deployment.module["schedule_rule_name"])
     assert rule["Name"] == f"{MAIN_PREFIX}-check-result"
-    assert rule["ScheduleExpression"] == "rate(10 minutes)"
+    assert rule["ScheduleExpression"] == "rate(1 minute)"  # the module's default
     assert rule["State"] == "ENABLED"
     (target,) = events.list_targets_by_rule(Rule=rule["Name"])["Targets"]
     assert target["Arn"] == deployment.module["check_result_function_arn"]
@@ -161,11 +161,12 @@ def test_functions_run_the_local_zips_with_the_configured_environment(deployment
         "WEBHOOK_TIMEOUT_SECONDS": "5",
         "WEBHOOK_MAX_ATTEMPTS": "1",
         "RUN_LEASE_SECONDS": "180",
+        "SCHEDULE_PERIOD_SECONDS": "60",  # rate(1 minute): deadline checks until the next run
     }
     # The probe's worst case is (3 + 5) s x (3 redirects + 1) = 32 s; the timeout leaves room for S3.
     assert echo.timeout == deployment.module["check_echo_timeout_seconds"] == 47
     assert result.timeout == 120
-    assert (echo.memory_size, result.memory_size) == (128, 256)
+    assert (echo.memory_size, result.memory_size) == (128, 384)
 
     concurrency = deployment.client("lambda").get_function_concurrency(FunctionName=result.name)
     assert concurrency["ReservedConcurrentExecutions"] == 1
@@ -285,7 +286,7 @@ def test_alarms_watch_both_functions(deployment: Deployment) -> None:
     for alarm in alarms:
         assert alarm["Namespace"] == "AWS/Lambda"
         assert alarm["Statistic"] == "Sum"
-        assert alarm["Period"] == 600  # the schedule's rate(10 minutes)
+        assert alarm["Period"] == 60  # the schedule's rate(1 minute)
         assert alarm["AlarmActions"] == alarm["OKActions"] == [topic]
         (dimension,) = alarm["Dimensions"]
         assert dimension["Name"] == "FunctionName"

@@ -6,10 +6,11 @@ new addresses. This test does what a user does: deploy v0.1.0 as it was released
 own files, its own `tools/build_zips.py`), then point the same root and state at the
 new module, `terraform init` again, and plan. The plan must delete or replace nothing,
 account for every resource of the old deployment at a new address, update in place only
-the two functions (their code, handler, runtime, architecture, environment) and their
-role policies (the permissions the new code needs), and create
+the two functions (their code, handler, runtime, architecture, environment), their
+role policies (the permissions the new code needs), and the schedule and the alarms'
+period (the new default schedule), and create
 only what ALLOWED_CREATES lists. Once applied, a second plan shows no changes, and the
-module's outputs keep their names and values.
+module's outputs keep their names and values (but the new default schedule's period).
 
 It runs on its own emulator (tools.tf.Emulator) with the provider tools.tf provides.
 """
@@ -46,7 +47,7 @@ BUCKET = "pulse-echo-e2e-upgrade"
 ALLOWED_CREATES: frozenset[str] = frozenset({"aws_s3_bucket_lifecycle_configuration.this"})
 
 # What an upgrade may change in place, and on which resource type: the functions'
-# code (a new zip, its path and hash), handler, runtime, architecture and environment,
+# code (a new zip, its path and hash), handler, runtime, architecture, memory and environment,
 # with the attributes AWS recomputes when any of those change; and the functions' role
 # policies, which grant what the new code reads and writes (check_echo: echo/* and failure/*,
 # to date a run of failures; check_result: pulse/* and echo/*, for each host's threshold, kind
@@ -61,6 +62,8 @@ FUNCTION_ATTRIBUTES = frozenset(
         "runtime",
         "architectures",
         "environment",
+        # check_result's default memory, now 384 MB: a sweep of 50,000 hosts within half a minute
+        "memory_size",
         # recomputed by AWS on any code or configuration update
         "last_modified",
         "version",
@@ -71,6 +74,10 @@ FUNCTION_ATTRIBUTES = frozenset(
 UPDATABLE: dict[str, frozenset[str]] = {
     "aws_lambda_function": FUNCTION_ATTRIBUTES,
     "aws_iam_role_policy": frozenset({"policy"}),
+    # The default schedule is now rate(1 minute) (deadline checks inside each minute): a
+    # deployment that kept the default gets the new expression, and its alarms the new period.
+    "aws_cloudwatch_event_rule": frozenset({"schedule_expression", "description"}),
+    "aws_cloudwatch_metric_alarm": frozenset({"period"}),
 }
 
 # Since v0.2.0 every taggable resource carries its instance's bucket (pulse-echo:bucket):
@@ -372,7 +379,10 @@ def test_upgrading_a_deployment_of_the_previous_release_moves_every_resource_in_
         leftovers = _drift_after_upgrade(_planned_changes(terraform, "after.tfplan"), emulator)
         assert not leftovers, "a plan after the upgrade wants changes:\n" + "\n".join(leftovers)
         new_outputs = terraform.outputs()["module"]
-        assert {name: new_outputs.get(name) for name in old_outputs} == old_outputs
+        # Every output keeps its name and value, but the period of the new default schedule.
+        assert (old_outputs["schedule_period_seconds"], new_outputs["schedule_period_seconds"]) == (600, 60)
+        kept = {name: value for name, value in old_outputs.items() if name != "schedule_period_seconds"}
+        assert {name: new_outputs.get(name) for name in kept} == kept
     finally:
         _empty_bucket(emulator)
         timings.record("destroy (upgraded)", terraform.destroy())

@@ -7,6 +7,7 @@ import math
 import pytest
 
 from bench import cost
+from bench import run as bench_run
 
 
 def hand_usage(hosts: int) -> cost.Usage:
@@ -15,6 +16,7 @@ def hand_usage(hosts: int) -> cost.Usage:
         hosts=hosts,
         pulse_interval_minutes=10,
         schedule_minutes=10,
+        deadline_checks=False,
         check_echo_memory_mb=128,
         check_result_memory_mb=256,
         architecture="x86_64",
@@ -62,6 +64,42 @@ def test_ten_hosts_at_the_default_settings_by_hand() -> None:
     assert items["CloudWatch Logs ingestion"].quantity == pytest.approx(47_520 * 700 / 1e9)
     assert items["CloudWatch Logs ingestion"].usd == pytest.approx(0.016632)
     assert items["EventBridge schedule"].usd == 0
+
+
+def test_deadline_checks_add_their_wait_requests_and_logs_by_hand() -> None:
+    usage = hand_usage(1000)  # deadline_checks=False: the fields below decide what they add
+    on = cost.replace(
+        usage,
+        deadline_checks=True,
+        outages_per_host_month=2,
+        deadline_wait_seconds=20,
+        deadline_check_seconds=0.5,
+        deadline_check_get_requests=4,
+        deadline_check_put_requests=1,
+        deadline_check_log_bytes=700,
+    )
+    off_items = {item.name: item for item in cost.monthly_cost(usage)}
+    on_items = {item.name: item for item in cost.monthly_cost(on)}
+    checks = 1000 * 2
+    assert on_items["Lambda compute: deadline checks"].quantity == pytest.approx(checks * 0.25 * 20.5)
+    assert off_items["Lambda compute: deadline checks"].quantity == 0
+    assert on_items["S3 GET requests"].quantity - off_items["S3 GET requests"].quantity == checks * 4
+    assert on_items["S3 PUT/LIST requests"].quantity - off_items["S3 PUT/LIST requests"].quantity == checks
+    added = on_items["CloudWatch Logs ingestion"].quantity - off_items["CloudWatch Logs ingestion"].quantity
+    assert added == pytest.approx(checks * 700 / 1e9)
+
+
+def test_the_change_from_the_old_default_is_judged_per_size() -> None:
+    report = cost.compute(sizes=(10, 1000, 10_000), overrides={"check_result_seconds_base": 0.2})
+    changes = {change["hosts"]: change for change in report["changes"]}
+    assert [row["usage"]["schedule_minutes"] for row in report["before"]] == [10.0] * 3
+    assert [row["usage"]["schedule_minutes"] for row in report["rows"][:3]] == [1.0] * 3
+    for hosts, change in changes.items():
+        before = next(row for row in report["before"] if row["hosts"] == hosts)
+        assert change["usd"] == pytest.approx(change["share"] * before["total_usd"])
+    assert (changes[1000]["goal"], changes[10_000]["goal"]) == ("≤ +$1", "≤ +5%")
+    assert changes[10_000]["pass"] == (changes[10_000]["share"] <= 0.05)
+    assert "| **change** |" in cost.table(report)
 
 
 def test_the_always_free_tier_covers_lambda_and_logs_for_ten_hosts() -> None:
@@ -160,3 +198,40 @@ def test_a_fleet_that_never_flaps_writes_no_history() -> None:
     usage.flapping_share_per_day = 0
     (history,) = [item for item in cost.monthly_cost(usage) if item.name.startswith("History")]
     assert (history.quantity, history.usd) == (0, 0)
+
+
+def test_the_old_default_is_priced_at_its_own_memory_and_duration() -> None:
+    before = {"check_result_seconds_base": 0.9, "check_result_seconds_per_1000_hosts": 0.7}
+    report = cost.compute(sizes=(1000,), overrides={cost.BEFORE_KEY: before})
+    old, new = report["before"][0]["usage"], report["rows"][0]["usage"]
+    assert (old["check_result_memory_mb"], new["check_result_memory_mb"]) == (256.0, 384.0)
+    assert (old["check_result_seconds_base"], new["check_result_seconds_base"]) == (0.9, 0.5)
+    table = cost.table(report)
+    assert "| before: rate(10 minutes) sweep, check_result 256 MB |" in table
+    assert "| now: rate(1 minute) sweep + deadline checks, check_result 384 MB |" in table
+
+
+def test_the_table_lists_every_price_with_its_source_and_date() -> None:
+    table = cost.table(cost.compute(sizes=(10,)))
+    for name, price in cost.PRICES.items():
+        assert f"| {name} |" in table
+        assert f"{price['source']} ({price['as_of']}) |" in table
+
+
+def test_check_results_duration_follows_its_memory() -> None:
+    # 2 s of CPU here and 10 S3 waits (3 pages listed at once, 7 other requests, nothing read)
+    steady = {
+        "cpu_outside_moto_seconds": 2.0,
+        "requests": {"total": 10, "list_pages_by_prefix": {"echo/": 1, "pulse/": 1, "failure/": 1}},
+        "summary": {"pulses_read": 0},
+    }
+    data = {"hosts": 1000, "steady_run": steady}
+    assert bench_run.s3_waits(steady) == 1 + 7
+    assert bench_run.lambda_estimate(data, 1769) == pytest.approx(2.0 + 8 * bench_run.S3_LIST_LATENCY_S)
+    assert bench_run.lambda_estimate(data, 256) == pytest.approx(2.0 * 1769 / 256 + 8 * 0.03)
+    assert bench_run.lambda_estimate(data, 4096) == bench_run.lambda_estimate(data, 1769)  # one vCPU at most
+    lower = bench_run.cost_overrides([data], {"check_result_memory_mb": 512.0})
+    assert lower["check_result_seconds_per_1000_hosts"] == pytest.approx(2.0 * 1769 / 512 + 0.24, abs=1e-4)
+    assert lower[cost.BEFORE_KEY]["check_result_seconds_per_1000_hosts"] == pytest.approx(
+        2.0 * 1769 / 256 + 0.24, abs=1e-4
+    )

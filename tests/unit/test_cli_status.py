@@ -474,9 +474,10 @@ def test_access_denied_and_other_s3_errors_are_one_line(
 ) -> None:
     client = boto3.client("s3", region_name="us-east-1")
     stubber = Stubber(client)
-    stubber.add_client_error(
-        "list_objects_v2", service_error_code=code, service_message="nope", http_status_code=http_status
-    )
+    for _prefix in ("echo/", "pulse/", "failure/"):  # the three listings run at once: each is refused
+        stubber.add_client_error(
+            "list_objects_v2", service_error_code=code, service_message="nope", http_status_code=http_status
+        )
     stubber.activate()
     monkeypatch.setattr(pulse_status, "s3_client", lambda region: client)
     status, out, err = run_main(pulse_status, ["--bucket", "b-denied"], capsys)

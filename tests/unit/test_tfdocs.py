@@ -31,7 +31,7 @@ def test_contract_inputs_have_the_documented_defaults() -> None:
         "bucket_name": ("string", None),
         "alert_webhook_url": ("string", None),
         "stale_after_minutes": ("number", "15"),
-        "check_schedule_expression": ("string", '"rate(10 minutes)"'),
+        "check_schedule_expression": ("string", '"rate(1 minute)"'),
         "name_prefix": ("string", '"pulse-echo"'),
         "tags": ("map(string)", "{}"),
     }
