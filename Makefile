@@ -7,7 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: help venv build test unit e2e lint fmt docs demo bench clean test-urllib3-1.26 chromium
+.PHONY: help venv build test unit e2e lane-unit $(E2E_LANES) lint fmt docs demo bench clean test-urllib3-1.26 chromium
 
 help: ## list the targets
 	@grep -E '^[a-z0-9.-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -26,8 +26,29 @@ venv: $(STAMP) ## create .venv with the pinned dev dependencies
 build: ## rebuild the committed Lambda zips in dist/ after changing lambda_src (then commit dist/)
 	$(PYTHON) tools/build_zips.py
 
+# The suite runs in four lanes side by side, each lane's output printed whole when it ends: the
+# unit tests, the end-to-end tests on the main deployment (one session, in order), and the two
+# end-to-end files that apply a deployment of their own. An apply spends most of its time in the
+# provider's pollers, not on the CPU. `make test LANES_JOBS=1` runs the lanes one after another.
+E2E_OWN_DEPLOYMENT := tests/e2e/test_upgrade.py tests/e2e/test_day_one.py
+E2E_LANES := lane-e2e-main lane-e2e-upgrade lane-e2e-day-one
+LANES_JOBS ?= 4
+LANE_PYTEST := $(PY) -m pytest -p no:cacheprovider
+
 test: $(STAMP) chromium lint test-urllib3-1.26 ## the whole suite: lint, unit and end-to-end tests (sets everything up)
-	$(PY) -m pytest
+	@$(MAKE) --no-print-directory -j$(LANES_JOBS) --output-sync=target lane-unit $(E2E_LANES)
+
+lane-unit: $(STAMP)
+	$(LANE_PYTEST) tests --ignore=tests/e2e
+
+lane-e2e-main: $(STAMP)
+	$(LANE_PYTEST) tests/e2e $(addprefix --ignore=,$(E2E_OWN_DEPLOYMENT))
+
+lane-e2e-upgrade: $(STAMP)
+	$(LANE_PYTEST) tests/e2e/test_upgrade.py
+
+lane-e2e-day-one: $(STAMP)
+	$(LANE_PYTEST) tests/e2e/test_day_one.py
 
 VENV_U126 := .venv-urllib3-1.26
 $(VENV_U126)/.installed: requirements-urllib3-1.26.txt
@@ -52,7 +73,7 @@ chromium: ## install headless Chromium for the status page's browser test (Debia
 	else echo "make chromium: WARNING: no chromium and no way to install it (root and apt-get): the browser test will be skipped"; fi
 
 e2e: $(STAMP) ## end-to-end tests only (real Terraform and hashicorp/aws 5.100.0 against the local emulator)
-	$(PY) -m pytest tests/e2e
+	@$(MAKE) --no-print-directory -j$(LANES_JOBS) --output-sync=target $(E2E_LANES)
 
 # checkov pins an old `packaging` that conflicts with pytest 9: its own venv.
 VENV_CHECKOV := .venv-checkov
