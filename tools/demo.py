@@ -5,7 +5,8 @@ What it does, narrated as it goes:
 1. starts a local AWS emulator (moto) and applies the Terraform module to it
    with real Terraform and the real AWS provider (tools/tf.py), with the
    module's own settings: a host is down after 15 minutes without a
-   successful check, check_result runs every 10 minutes;
+   successful check, check_result runs every minute (the story shows one
+   run every 10 minutes, when the hosts pulse);
 2. starts two monitored "hosts" (web-1, healthy; api-2, whose health endpoint
    starts answering wrongly) and a webhook receiver standing in for Slack, all
    on 127.0.0.1; beside them nas-3, a host with no HTTP service that sends
@@ -58,7 +59,7 @@ PACKAGE_DIR = ROOT / "dist"  # the module's own zips, as every user deploys them
 WEBHOOK_PATH = "/slack"
 TEXT_PLAIN = {"Content-Type": "text/plain; charset=utf-8"}
 STALE_AFTER_MINUTES = 15  # the module's defaults: the demo shows them, not settings made for it
-INTERVAL = timedelta(minutes=10)  # check_result's schedule, and how often the hosts send pulses
+INTERVAL = timedelta(minutes=10)  # how often the hosts send pulses, and the story runs check_result
 STORY_MINUTES = 40
 
 INTRO = f"""pulse-echo demo: the module applied to a local AWS emulator, hosts and a job, alerts, recoveries.
