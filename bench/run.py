@@ -79,7 +79,7 @@ def lambda_base_rss_mb() -> float:
 
 def run_scale(hosts: int) -> dict[str, Any]:
     """Measure one size in a fresh interpreter (its own ru_maxrss, its own moto)."""
-    repeats = 3 if hosts <= 10_000 else 1
+    repeats = 3  # the median of three steady runs: one run on a shared machine can be 30% off
     command = [sys.executable, str(ROOT / "bench" / "scale.py"), "--hosts", str(hosts), "--json"]
     command += ["--repeats", str(repeats)]
     if hosts > PROFILE_MAX_HOSTS:
