@@ -8,4 +8,4 @@ library only; it imports neither function's package. Handlers:
 ``check_result.handler.handler`` (EventBridge schedule).
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
