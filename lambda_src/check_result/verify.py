@@ -62,7 +62,8 @@ def requested_command(event: object) -> str | None:
 def _sentence(bucket: str, now: datetime) -> str:
     return (
         f"pulse-echo test alert from bucket {bucket} at {isoformat(now)}. This channel receives "
-        "pulse-echo's alerts. Nothing is down; no host, state or history changed."
+        "pulse-echo's alerts. A test says nothing about the hosts (pulse-status does); no host, state "
+        "or history changed."
     )
 
 

@@ -46,11 +46,16 @@ def iso_exact(moment: datetime | None) -> str | None:
     return None if utc is None else utc.isoformat().replace("+00:00", "Z")
 
 
+class TimeRangeError(ValueError):
+    """An ISO 8601 time with an offset that falls outside the years 1-9999 in UTC."""
+
+
 def parse_isoformat(text: str) -> datetime:
     """Parse ISO 8601 (``Z`` or an offset) into an aware UTC datetime.
 
-    Raises ValueError when the text is not ISO 8601, carries no offset, or
-    falls outside the years 1-9999 once converted to UTC (``0001-01-01T00:00:00+01:00``).
+    Raises ValueError when the text is not ISO 8601 or carries no offset, and
+    TimeRangeError (a ValueError) when it falls outside the years 1-9999 once
+    converted to UTC (``0001-01-01T00:00:00+01:00``).
     """
     moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     if moment.tzinfo is None:
@@ -58,7 +63,7 @@ def parse_isoformat(text: str) -> datetime:
     try:
         return moment.astimezone(timezone.utc)
     except OverflowError:
-        raise ValueError(f"timestamp {text!r} is out of range in UTC") from None
+        raise TimeRangeError(f"timestamp {text!r} is out of range in UTC") from None
 
 
 def parse_optional_isoformat(text: object) -> datetime | None:

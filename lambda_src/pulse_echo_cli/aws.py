@@ -11,7 +11,7 @@ from datetime import datetime
 
 from pulse_echo import aws, layout
 from pulse_echo.text import one_line
-from pulse_echo.times import parse_isoformat
+from pulse_echo.times import TimeRangeError, parse_isoformat
 
 
 class CliError(Exception):
@@ -39,6 +39,8 @@ def iso_time(text: str) -> datetime:
     """argparse type: an ISO 8601 time with a UTC offset."""
     try:
         return parse_isoformat(text)
+    except TimeRangeError:
+        raise argparse.ArgumentTypeError(f"{text!r} is out of range once converted to UTC") from None
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not an ISO 8601 time with a UTC offset") from None
 

@@ -80,7 +80,12 @@ def duration(text: str) -> timedelta:
             f"{text!r} is not a duration such as 30m, 2h, 1d or 1h30m (whole days, hours, minutes)"
         )
     days, hours, minutes = (int(part or 0) for part in match.groups())
-    span = timedelta(days=days, hours=hours, minutes=minutes)
+    try:
+        span = timedelta(days=days, hours=hours, minutes=minutes)
+    except OverflowError:  # more days than a datetime holds: far over the longest pause
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is longer than a pause may last ({PAUSE_MAX_AHEAD.days} days at most)"
+        ) from None
     if span <= timedelta(0):
         raise argparse.ArgumentTypeError(f"{text!r} is not a positive duration")
     return span
@@ -101,6 +106,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     if any(not host for host in args.hosts):
         parser.error("HOST is empty")
     args.now = args.now or utcnow()
+    if args.duration is not None and args.duration > PAUSE_MAX_AHEAD:
+        parser.error(f"a pause lasts at most {PAUSE_MAX_AHEAD.days} days (--for {args.duration} asked)")
     if args.duration is not None:
         args.until = args.now + args.duration
     if args.until is not None:

@@ -98,6 +98,9 @@ def test_bad_durations(text: str) -> None:
         (["--resume", "--for", "1h", "web-1"], "not allowed with argument"),
         (["--for", "90", "web-1"], "is not a duration"),
         (["--for", "8d", "web-1"], "at most 7 days"),
+        (["--for", "10000000d", "web-1"], "at most 7 days"),  # past the last date a datetime holds
+        (["--for", "99999999999999999999m", "web-1"], "longer than a pause may last"),  # past a C int
+        (["--until", "0001-01-01T00:00:00+01:00", "web-1"], "out of range once converted to UTC"),
         (["--until", "2026-01-01T09:00:00Z", "web-1"], "has passed"),
         (["--until", "tomorrow", "web-1"], "is not an ISO 8601 time"),
         (["--for", "1h", ""], "HOST is empty"),

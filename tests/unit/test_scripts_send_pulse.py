@@ -146,13 +146,36 @@ def test_script_is_executable_and_runs_from_its_shebang(tmp_path: Path) -> None:
         (["--bucket", BUCKET, "--url", "https://x/", "--body", "ok", "--host", ""], ["--host is empty"]),
         (["--bucket", BUCKET, "--url", "https://x/", "--body", "ok", "--host", "a\nb"], ["control"]),
         (["--bucket", BUCKET, "--url", "https://x/", "--body", "ok", "--host", "h" * 1012], ["1011"]),
-        (["--bucket", BUCKET, "--url", "https://x/", "--body", "ok", "--verbose"], ["unknown option"]),
+        (
+            ["--bucket", BUCKET, "--url", "https://x/", "--body", "ok", "--verbose"],
+            ["unknown option --verbose"],
+        ),
+        (["--bucket", BUCKET, "--host", "--dry-run"], ["--host needs a value, not the option --dry-run"]),
+        (
+            ["--bucket", BUCKET, "--message", "--dry-run"],
+            ["--message needs a value, not the option --dry-run"],
+        ),
+        (["--bucket", "--dry-run", "--host", "x"], ["--bucket needs a value, not the option --dry-run"]),
+        (["--bucket", BUCKET, "--host", "--url=https://x/"], ["--host needs a value, not the option --url"]),
+        (["--bucket", "My_Bucket", "--dry-run"], ["--bucket is not a bucket name"]),
+        (["--bucket", "ab", "--dry-run"], ["--bucket is not a bucket name"]),
+        (["--bucket", "-bucket", "--dry-run"], ["--bucket is not a bucket name"]),
+        (["--bucket", "bucket.", "--dry-run"], ["--bucket is not a bucket name"]),
+        (["--bucket", "b" * 64, "--dry-run"], ["--bucket is not a bucket name"]),
         (["--bucket", BUCKET, "--url", "https://x/", "--body", "ok", "extra"], ["unexpected argument"]),
     ],
 )
 def test_wrong_command_line_exits_2_with_one_line(tmp_path: Path, args: list[str], words: list[str]) -> None:
     result = send_pulse(args, host_env(tmp_path))
     assert_one_line_error(result, 2, *words)
+
+
+def test_a_value_that_starts_like_an_option_is_given_with_equals(tmp_path: Path) -> None:
+    result = send_pulse(["--bucket", BUCKET, "--message=--dry-run", "--dry-run"], host_env(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["message"] == "--dry-run"
+    result = send_pulse(["--bucket", "a.b-3", "--host", "-x", "--dry-run"], host_env(tmp_path))
+    assert result.returncode == 0, result.stderr  # a host may start with '-'; only options are refused
 
 
 @pytest.mark.parametrize("which", ["--url", "--body", "--host", "--contains", "--message"])
@@ -232,12 +255,14 @@ def test_escaper_output_has_no_raw_control_characters(tmp_path: Path) -> None:
 
 def test_options_accept_equals_form_and_values_starting_with_dashes(tmp_path: Path) -> None:
     result = send_pulse(
-        [f"--bucket={BUCKET}", "--url=https://x/?a=b=c", "--body", "--host", "--host", "-h", "--dry-run"],
+        [f"--bucket={BUCKET}", "--url=https://x/?a=b=c", "--body", "--host", "--host=-h", "--dry-run"],
         host_env(tmp_path),
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == {"url": "https://x/?a=b=c", "body": "--host"}
     assert f"s3://{BUCKET}/pulse/-h.json" in result.stderr
+    refused = send_pulse([f"--bucket={BUCKET}", "--host", "-h", "--dry-run"], host_env(tmp_path))
+    assert_one_line_error(refused, 2, "--host needs a value, not the option -h", "--host=VALUE")
 
 
 URLS_TO_JUDGE = [
