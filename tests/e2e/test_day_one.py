@@ -75,8 +75,9 @@ class Trial:
     home: Path
     env: dict[str, str]
     port: str = ""
-    serve: subprocess.Popen[str] | None = None
-    serve_log: Path | None = None
+    serve: subprocess.Popen[bytes] | None = None
+    printed: bytes = b""
+    """What `pe-local serve` printed, read from its stdout pipe (alerts() reads what is new)."""
     commit: str = ""
     user_env: dict[str, str] = field(default_factory=dict)
 
@@ -96,9 +97,20 @@ class Trial:
         return result
 
     def alerts(self) -> str:
-        """What `pe-local serve` printed so far."""
-        assert self.serve_log is not None
-        return self.serve_log.read_text(encoding="utf-8")
+        """What `pe-local serve` printed so far. It prints an alert before it answers the webhook,
+        so once a command that alerted has returned, the alert is in the pipe (read without
+        waiting: the pipe is non-blocking after the first lines)."""
+        assert self.serve is not None
+        assert self.serve.stdout is not None
+        while True:
+            try:
+                chunk = os.read(self.serve.stdout.fileno(), 65536)
+            except BlockingIOError:
+                break
+            if not chunk:
+                break
+            self.printed += chunk
+        return self.printed.decode("utf-8", errors="replace")
 
 
 def run_in_own_group(
@@ -170,15 +182,14 @@ def trial(tmp_path_factory: pytest.TempPathFactory, timings: Timings) -> Iterato
     trial = Trial(root=root, home=base, env=env, commit=commit)
     _ok(trial.run("pe-local up"))
     try:
-        trial.serve_log = base / "serve.log"
-        with trial.serve_log.open("w") as log:
-            trial.serve = subprocess.Popen(
-                [sys.executable, str(ROOT / "tools" / "local.py"), "serve", "--port", "0"],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                env=env,
-            )
+        trial.serve = subprocess.Popen(
+            [sys.executable, str(ROOT / "tools" / "local.py"), "serve", "--port", "0"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            bufsize=0,
+        )
         trial.port = _served_port(trial)
         main_tf = _documented_main_tf().replace(
             'source = "git::https://github.com/<org>/pulse-echo.git?ref=v0.2.0"',
@@ -202,19 +213,18 @@ def trial(tmp_path_factory: pytest.TempPathFactory, timings: Timings) -> Iterato
 
 
 def _served_port(trial: Trial) -> str:
-    """The port `serve` listens on, from its first line (it prints before serving)."""
+    """The port `serve` listens on, from its first line (printed once it listens): read from its
+    pipe, blocking until it comes or serve ends; the pipe is then made non-blocking for alerts()."""
     assert trial.serve is not None
-    assert trial.serve_log is not None
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        match = re.search(
-            r"webhook: http://127\.0\.0\.1:(\d+)/hook", trial.serve_log.read_text(encoding="utf-8")
-        )
+    assert trial.serve.stdout is not None
+    pipe = trial.serve.stdout.fileno()
+    while chunk := os.read(pipe, 4096):  # b"" when serve has ended
+        trial.printed += chunk
+        match = re.search(rb"webhook: http://127\.0\.0\.1:(\d+)/hook", trial.printed)
         if match:
-            return match[1]
-        assert trial.serve.poll() is None, trial.serve_log.read_text(encoding="utf-8")
-        time.sleep(0.1)
-    raise AssertionError("pe-local serve printed no webhook URL in 60 s")
+            os.set_blocking(pipe, False)
+            return match[1].decode()
+    raise AssertionError(f"pe-local serve ended before it listened: {trial.printed.decode(errors='replace')}")
 
 
 def _client(trial: Trial, service: str) -> object:
