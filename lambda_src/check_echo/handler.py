@@ -30,6 +30,7 @@ from botocore.config import Config as BotocoreConfig
 from botocore.exceptions import BotoCoreError, ClientError
 from pulse_echo import aws, reasons, settings
 from pulse_echo.logs import log
+from pulse_echo.times import time_left
 
 from .check import OutOfTime, check_pulse
 from .event import PulseObject, parse_record
@@ -154,8 +155,8 @@ def invocation_deadline(context: Any) -> float | None:
     Keeps DEADLINE_RESERVE_SECONDS (at most a quarter of the remaining time)
     for writing records. None when the context has no remaining time (tests).
     """
-    remaining = getattr(context, "get_remaining_time_in_millis", None)
-    if not callable(remaining):
+    left = time_left(context)
+    if left is None:
         return None
-    seconds = remaining() / 1000
+    seconds = left.total_seconds()
     return time.monotonic() + seconds - min(DEADLINE_RESERVE_SECONDS, seconds / 4)

@@ -22,7 +22,7 @@ from pulse_echo import settings
 from pulse_echo.logs import log
 from pulse_echo.settings import ConfigError
 from pulse_echo.text import JsonError, decode_json
-from pulse_echo.times import parse_isoformat, parse_s3_time, utcnow
+from pulse_echo.times import parse_isoformat, parse_s3_time, time_left, utcnow
 
 from .delivery import LOGGER, forget_webhook_urls, validate_webhook_url
 from .run import run
@@ -217,7 +217,7 @@ def handler(event: object, context: object) -> dict:
             run_id=getattr(context, "aws_request_id", None) or str(uuid.uuid4()),
             now=utcnow(),
             sleep=time.sleep,
-            deadline=_deadline(context),
+            deadline=_deadline(time_left(context)),
         )
     shape = describe_event(event)
     fields = {"event_shape": shape}
@@ -231,8 +231,8 @@ def handler(event: object, context: object) -> dict:
     config = _get_config()
     run_id = getattr(context, "aws_request_id", None) or str(uuid.uuid4())
     started = utcnow()
-    left = _remaining(context)
-    deadline = _deadline(context, left)
+    left = time_left(context)
+    deadline = _deadline(left)
     scheduled_at = scheduled_time(event) if isinstance(event, dict) else None
     return run(
         config,
@@ -245,16 +245,9 @@ def handler(event: object, context: object) -> dict:
     )
 
 
-def _remaining(context: object) -> timedelta | None:
-    """The invocation's time left, as the Lambda context reports it; None without one."""
-    remaining = getattr(context, "get_remaining_time_in_millis", None)
-    return timedelta(milliseconds=remaining()) if callable(remaining) else None
-
-
-def _deadline(context: object, left: timedelta | None = None) -> float | None:
+def _deadline(left: timedelta | None) -> float | None:
     """When to stop retrying the webhook (``time.monotonic()`` scale): the invocation's end
-    less DEADLINE_MARGIN_SECONDS, or None without a Lambda context."""
-    left = left if left is not None else _remaining(context)
+    (``left`` from now) less DEADLINE_MARGIN_SECONDS, or None without a Lambda context."""
     if left is None:
         return None
     return time.monotonic() + left.total_seconds() - DEADLINE_MARGIN_SECONDS

@@ -6,7 +6,7 @@ Standard library only.
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 
 
@@ -118,6 +118,13 @@ def elapsed(start: datetime, end: datetime) -> str:
 def iso_with_age(moment: datetime, now: datetime) -> str:
     """``2026-01-01T10:05:00Z (25m 0s)``: the time and how long before ``now`` it was."""
     return f"{isoformat(moment)} ({elapsed(moment, now)})"
+
+
+def time_left(context: object) -> timedelta | None:
+    """The invocation's time left, as a Lambda context reports it (``get_remaining_time_in_millis``);
+    None without one (tests, tools)."""
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    return timedelta(milliseconds=remaining()) if callable(remaining) else None
 
 
 def ms_since(started: float) -> int:
